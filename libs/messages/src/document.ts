@@ -41,7 +41,7 @@ export function parseMessageDocument(doc: unknown, topicOverride?: string): Mess
     }
     if (topicOverride === undefined) {
       const { topic: stored, ...body } = doc;
-      return { shape: "packit-event", topic: stored as string, body, headers: {}, id: undefined };
+      return { shape: "packit-event", topic: stored, body, headers: {}, id: undefined };
     }
   }
   return { shape: "body", topic: topicOverride, body: doc, headers: {}, id: undefined };
