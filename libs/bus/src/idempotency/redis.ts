@@ -1,0 +1,118 @@
+import { once } from "node:events";
+import { Redis } from "ioredis";
+import type { ClaimResult, IdempotencyStore } from "./store.js";
+
+export interface RedisIdempotencyOptions {
+  /** Use this client (the store never closes it), or … */
+  client?: Redis;
+  /** … connect to this URL (the store owns that client and quits it on close). */
+  url?: string;
+  /** Key prefix; keys are `<prefix>:<scope>:<id>`. Default `atomic-ci:idem`. */
+  prefix?: string;
+  /** How long a processed id is remembered. Default 7 days. */
+  retentionMs?: number;
+  /** Told about connection errors of an owned client (ioredis reconnects by itself). */
+  onError?: (err: Error) => void;
+}
+
+export const REDIS_IDEMPOTENCY_DEFAULTS = {
+  prefix: "atomic-ci:idem",
+  retentionMs: 7 * 24 * 3600_000,
+} as const;
+
+/**
+ * Delete the key only while it still holds a claim: a release must never erase a "done"
+ * written by whoever finished the message meanwhile. GET+DEL in one script keeps it atomic.
+ */
+const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == "claimed" then return redis.call("DEL", KEYS[1]) else return 0 end`;
+
+/**
+ * Shared idempotency store for competing consumers (one per service replica). A claim is a
+ * `SET NX` with a lease, so a crashed holder's claim expires by itself and the broker's
+ * redelivery can then be processed by another replica.
+ */
+export class RedisIdempotencyStore implements IdempotencyStore {
+  readonly client: Redis;
+  private readonly owned: boolean;
+  private readonly prefix: string;
+  private readonly retentionMs: number;
+  private lastError: Error | undefined;
+
+  constructor(options: RedisIdempotencyOptions) {
+    if (options.client) {
+      this.client = options.client;
+      this.owned = false;
+    } else if (options.url) {
+      // Few retries per command: the consumer requeues on a store error, which beats a
+      // handler waiting a long time on a Redis that is away.
+      this.client = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+      this.owned = true;
+      // Without a listener ioredis prints every failed reconnect to stderr.
+      this.client.on("error", (err: Error) => {
+        this.lastError = err;
+        options.onError?.(err);
+      });
+    } else {
+      throw new Error("RedisIdempotencyStore needs a client or a url");
+    }
+    this.prefix = options.prefix ?? REDIS_IDEMPOTENCY_DEFAULTS.prefix;
+    this.retentionMs = options.retentionMs ?? REDIS_IDEMPOTENCY_DEFAULTS.retentionMs;
+  }
+
+  /** Connect (when the store owns its client) and check that Redis answers. */
+  async connect(): Promise<void> {
+    try {
+      if (this.owned && this.client.status === "wait") await this.client.connect();
+      await this.client.ping();
+    } catch (err) {
+      // ioredis only says "Connection is closed"; the socket error says why.
+      const cause = this.lastError ?? err;
+      throw new Error(`cannot reach Redis: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+  }
+
+  key(scope: string, id: string): string {
+    return `${this.prefix}:${scope}:${id}`;
+  }
+
+  async claim(scope: string, id: string, leaseMs: number): Promise<ClaimResult> {
+    const key = this.key(scope, id);
+    // The key can expire between a failed SET NX and the GET; then the claim is simply
+    // tried again (a couple of times at most: it only loops on that narrow race).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const set = await this.client.set(key, "claimed", "PX", leaseMs, "NX");
+      if (set === "OK") return "claimed";
+      const value = await this.client.get(key);
+      if (value === "done") return "done";
+      if (value !== null) return "busy";
+    }
+    return "busy";
+  }
+
+  async complete(scope: string, id: string): Promise<void> {
+    await this.client.set(this.key(scope, id), "done", "PX", this.retentionMs);
+  }
+
+  async release(scope: string, id: string): Promise<void> {
+    await this.client.eval(RELEASE_SCRIPT, 1, this.key(scope, id));
+  }
+
+  async close(): Promise<void> {
+    if (!this.owned) return;
+    // Only a connected client has anything to flush; otherwise stop reconnecting at once.
+    if (this.client.status !== "ready") {
+      this.client.disconnect();
+      return;
+    }
+    // QUIT resolves on the server's OK; the socket closes just after, and "closed" should
+    // mean closed (shutdown reports the order in which things really went away).
+    const ended = once(this.client, "end").catch(() => undefined);
+    try {
+      await this.client.quit();
+      await ended;
+    } catch {
+      // Already closing or never connected: nothing left to flush.
+      this.client.disconnect();
+    }
+  }
+}

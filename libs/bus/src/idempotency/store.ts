@@ -1,0 +1,16 @@
+/**
+ * Remembers which message ids a consumer already processed, so at-least-once delivery
+ * becomes effectively-once handling. A message is claimed before its handler runs (so two
+ * competing consumers do not run it twice at once) and marked done after it succeeded.
+ */
+export type ClaimResult = "claimed" | "done" | "busy";
+
+export interface IdempotencyStore {
+  /** Claim `id` in `scope` for `leaseMs`; "done" if already processed, "busy" if claimed by someone else. */
+  claim(scope: string, id: string, leaseMs: number): Promise<ClaimResult>;
+  /** Mark processed; remembered for the store's retention. */
+  complete(scope: string, id: string): Promise<void>;
+  /** Give a claim back (handler failed or asked to retry). */
+  release(scope: string, id: string): Promise<void>;
+  close(): Promise<void>;
+}
