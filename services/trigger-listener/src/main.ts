@@ -1,0 +1,5 @@
+// One trigger-listener process: config from ATOMIC_CI_CONFIG and env (docs/config.md), exit codes as fedora-messaging's.
+import { runMain } from "@atomic-ci/runtime";
+import { createTriggerListenerService } from "./index.js";
+
+await runMain(createTriggerListenerService());
