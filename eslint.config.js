@@ -15,6 +15,8 @@ export default tseslint.config(
       "@typescript-eslint/no-unnecessary-condition": ["error", { allowConstantLoopConditions: true }],
       "@typescript-eslint/no-confusing-void-expression": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // Configuration is read in one place (libs/runtime config, the CLI's entry point, test support).
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through @atomic-ci/runtime's loadConfig (or pass it in)." }],
       "no-restricted-syntax": [
         "error",
         { selector: "ThrowStatement > Literal", message: "Throw an Error (or a BusError/ConfigError), never a string." },
@@ -22,7 +24,15 @@ export default tseslint.config(
     },
   },
   {
+    files: ["libs/runtime/src/config/load.ts", "cli/src/main.ts", "test/**", "bench/**", "scripts/**", "**/*.test.ts", "**/*.test-helper.ts"],
+    rules: { "no-restricted-properties": "off" },
+  },
+  {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: "readonly", console: "readonly" },
+    },
   },
 );

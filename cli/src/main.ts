@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { validateCommand } from "./commands/validate.js";
+import { publishCommand } from "./commands/publish.js";
+import { tailCommand } from "./commands/tail.js";
+import { demoCommand } from "./commands/demo.js";
+import { serveCommand } from "./commands/serve.js";
+import { EXIT, UsageError } from "./errors.js";
+
+/** Environment the CLI reads, in one place. */
+const AMQP_URL = process.env["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command("atomic-ci")
+    .description("Deliver Fedora Atomic Host through CI/CD: tools for operators and developers")
+    .exitOverride()
+    .showHelpAfterError();
+
+  const messages = program.command("messages").description("validate, publish and watch fedora-messaging messages");
+
+  messages
+    .command("validate")
+    .description("check a message file against the schema for its topic (exit 0 valid, 1 invalid, 2 usage)")
+    .argument("<file>", "a bare body (needs --topic), a fedora-messaging dump or a fedmsg envelope")
+    .option("--topic <topic>", "topic of a bare body (overrides the file's topic)")
+    .option("--json", "print the result as JSON")
+    .action(async (file: string, opts: { topic?: string; json?: boolean }) => {
+      setExit(await validateCommand({ file, ...opts }));
+    });
+
+  messages
+    .command("publish")
+    .description("publish FILE's body to the broker at $AMQP_URL, waiting for the confirm")
+    .argument("<file>", "message file (any shape validate accepts)")
+    .requiredOption("--topic <topic>", "topic, without prefix")
+    .option("--prefix <prefix>", "topic prefix, e.g. org.fedoraproject.prod")
+    .addOption(new Option("--severity <level>", "fedora-messaging severity").choices(["10", "20", "30", "40"]).argParser(Number))
+    .action(async (file: string, opts: { topic: string; prefix?: string; severity?: number }) => {
+      setExit(await publishCommand({ file, ...opts, amqpUrl: AMQP_URL }));
+    });
+
+  messages
+    .command("tail")
+    .description("print messages matching the bindings as JSON lines")
+    .option("--bind <key>", "routing key pattern to bind (repeatable, at least one)", collect)
+    .option("--count <n>", "exit after N messages", positiveInt)
+    .option("--exchange <name>", "exchange", "amq.topic")
+    .action(async (opts: { bind?: string[]; count?: number; exchange: string }) => {
+      if (!opts.bind?.length) throw new UsageError("messages tail needs at least one --bind KEY");
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      setExit(
+        await tailCommand(
+          { bindings: opts.bind, exchange: opts.exchange, amqpUrl: AMQP_URL, maxBodyBytes: 1024 * 1024, ...(opts.count !== undefined ? { count: opts.count } : {}) },
+          abort.signal,
+        ),
+      );
+    });
+
+  program
+    .command("demo")
+    .description("run the pipeline's services in one process on the embedded bus and show messages flow")
+    .action(async () => {
+      setExit(await demoCommand());
+    });
+
+  program
+    .command("serve")
+    .description("run services from their configuration (ATOMIC_CI_* env, ATOMIC_CI_CONFIG file); see docs/config.md")
+    .argument("<service...>", "trigger-listener, composer, image-builder, test-runner, gatekeeper, publisher, or all")
+    .action(async (names: string[]) => {
+      setExit(await serveCommand(names));
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; every other parse error is a usage error.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`atomic-ci: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`atomic-ci: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.failure;
+  }
+}
+
+process.exitCode = await main(process.argv);
