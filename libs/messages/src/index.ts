@@ -184,3 +184,52 @@ export {
   GreenwaveRequirement,
   type GreenwaveRequirementType,
 } from "./families/greenwave.js";
+
+export {
+  ArtifactLocation,
+  ChangeSetBuildMember,
+  ChangeSetCommitMember,
+  ChangeSetDefinitionMember,
+  ChangeSetId,
+  changeSetIdOf,
+  ChangeSetMember,
+  ChangeSetOperatorMember,
+  ChangeSetPullRequestMember,
+  memberIdentity,
+  Nevra,
+  PIPELINE_SPEC_VERSION,
+} from "./families/pipeline-parts.js";
+
+export {
+  CHANGE_SET_IGNORED_TOPIC,
+  CHANGE_SET_QUEUED_TOPIC,
+  CHANGE_SET_REASONS,
+  ChangeSetIgnored,
+  ChangeSetIgnoredMessage,
+  ChangeSetQueued,
+  ChangeSetQueuedMessage,
+  IGNORED_REASON_CODES,
+  OPERATOR_REQUEST_TOPIC,
+  OperatorRequest,
+  OperatorRequestMessage,
+  type ChangeSetReason,
+  type IgnoredReasonCode,
+} from "./families/pipeline-change-set.js";
+
+export {
+  COMPOSE_ERROR_KINDS,
+  COMPOSE_STATES,
+  ComposeComplete,
+  ComposeCompleteMessage,
+  ComposeError,
+  ComposeErrorMessage,
+  ComposeQueued,
+  ComposeQueuedMessage,
+  ComposeRunning,
+  ComposeRunningMessage,
+  composeTopic,
+  PackageDiff,
+  type ComposeState,
+} from "./families/pipeline-compose.js";
+
+export { PIPELINE_FAMILY } from "./families/pipeline.js";

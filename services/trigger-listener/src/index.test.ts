@@ -26,9 +26,13 @@ describe("trigger-listener default bindings", () => {
   );
 
   it("leave out what the pipeline itself emits", () => {
-    for (const key of ["org.centos.prod.ci.koji-build.test.complete", "org.fedoraproject.prod.greenwave.decision.update", "org.atomic-ci.dev.compose.complete"]) {
+    for (const key of ["org.centos.prod.ci.koji-build.test.complete", "org.fedoraproject.prod.greenwave.decision.update", "org.atomic-ci.dev.compose.complete", "org.atomic-ci.dev.pipeline.change-set.queued", "org.atomic-ci.dev.pipeline.change-set.ignored", "org.atomic-ci.dev.pipeline.compose.complete"]) {
       expect(DEFAULT_BINDINGS.some((b) => topicMatches(b, key)), key).toBe(false);
     }
+  });
+
+  it("take operator requests under any prefix", () => {
+    expect(DEFAULT_BINDINGS.some((b) => topicMatches(b, "org.atomic-ci.dev.pipeline.operator.request"))).toBe(true);
   });
 
   it("consume a real Koji tag message and ack it", async () => {

@@ -5,11 +5,12 @@ import { FEDORA_CI_FAMILY } from "./fedora-ci.js";
 import { GREENWAVE_FAMILY } from "./greenwave.js";
 import { KOJI_FAMILY } from "./koji.js";
 import { PAGURE_FAMILY } from "./pagure.js";
+import { PIPELINE_FAMILY } from "./pipeline.js";
 import { PUNGI_FAMILY } from "./pungi.js";
 import { RESULTSDB_FAMILY } from "./resultsdb.js";
 import { WAIVERDB_FAMILY } from "./waiverdb.js";
 
-/** Every message family, inbound triggers first, then what the pipeline emits and consumes for gating. */
+/** Every message family, inbound triggers first, then what the pipeline emits and consumes for gating, then its own. */
 export const MESSAGE_FAMILIES: readonly MessageFamily[] = [
   KOJI_FAMILY,
   DIST_GIT_FAMILY,
@@ -20,4 +21,5 @@ export const MESSAGE_FAMILIES: readonly MessageFamily[] = [
   RESULTSDB_FAMILY,
   WAIVERDB_FAMILY,
   GREENWAVE_FAMILY,
+  PIPELINE_FAMILY,
 ];
