@@ -1,0 +1,151 @@
+// One compose: definition + change set → depsolve → lockfile → input hash → (reuse | import,
+// assemble, commit) → compose JSON. Every failure comes back as a typed result.
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { DefinitionError, loadTreefile, nextAutomaticVersion, type JsonValue, type LoadedTreefile } from "@atomic-ci/host-definition";
+import { isToolError, UnsafeArgumentError, type ToolContext } from "@atomic-ci/tools";
+import { assembleAndCommit } from "./assemble.js";
+import { writeComposeRecord } from "./compose-record.js";
+import { depsolve } from "./depsolve.js";
+import { loadDefinitionLock, newLockfile } from "./definition-lock.js";
+import { computeInputHash } from "./input-hash.js";
+import { DirLock, type Lock } from "./lock.js";
+import { jsonToGVariant, packageDiff, parsePkglist, pkglistGVariant } from "./metadata.js";
+import { importPackages } from "./pkgcache.js";
+import { buildRequests, parseCandidates } from "./requests.js";
+import { findByInputHash, recordInputHash } from "./reuse.js";
+import { loadRepos } from "./repos.js";
+import type { ComposeResult, ResolvedPackage } from "./result.js";
+import { NoShellInTreeError } from "./tools/bwrap.js";
+import type { DnfRepo } from "./tools/dnf.js";
+import { gvariantString, gvString, ostreeInit, ostreeMetadata, ostreeRevParse, safeRef } from "./tools/ostree.js";
+
+export interface ComposeOptions {
+  /** The top-level treefile of a checked-out host definition; the lockfile and overrides sit beside it. */
+  treefile: string;
+  basearch: string;
+  /** The pipeline's archive repository (created when missing). */
+  repo: string;
+  /** Scratch space: each compose works in its own directory below it and removes it. */
+  workDir: string;
+  /** The change set's builds: the repository holding them and their RPMs' NEVRAs. */
+  candidates?: { repo: { id: string; url: string }; nevras: readonly string[] };
+  changeSetId?: string;
+  /** Serialises composes of one ref. Default: a DirLock inside the repository. */
+  lock?: Lock;
+  /** Where compose JSONs go. Default: `composes/` beside the repository. */
+  composesDir?: string;
+  now?: () => Date;
+}
+
+export const COMPOSE_EXTENSIONS_DIR = join("extensions", "atomic-ci");
+
+export async function compose(options: ComposeOptions, ctx: ToolContext): Promise<ComposeResult> {
+  const started = Date.now();
+  const timings: Record<string, number> = {};
+  const mark = (step: string, since: number): number => {
+    timings[step] = Date.now() - since;
+    return Date.now();
+  };
+  const repo = resolve(options.repo);
+  await mkdir(options.workDir, { recursive: true });
+  const work = await mkdtemp(join(resolve(options.workDir), "compose-"));
+  try {
+    let t = Date.now();
+    const loaded: LoadedTreefile = await loadTreefile(options.treefile, { basearch: options.basearch });
+    const { treefile } = loaded;
+    const ref = safeRef(treefile.ref);
+    const lock = await loadDefinitionLock(dirname(resolve(options.treefile)), treefile.basearch);
+    const candidates = parseCandidates(options.candidates?.nevras ?? []);
+    const requests = buildRequests(treefile, lock, candidates);
+    const repos: DnfRepo[] = await loadRepos(dirname(resolve(options.treefile)), treefile.repos);
+    if (options.candidates) repos.push({ ...options.candidates.repo, only: requests.visibleCandidates });
+    t = mark("load", t);
+
+    const solved = await depsolve(
+      { workDir: work, repos, requests: requests.install, exclude: treefile.excludePackages, releasever: treefile.releasever ?? "", basearch: treefile.basearch, weakDeps: treefile.recommends },
+      ctx,
+    );
+    if (solved.type !== "resolved") return solved;
+    const { packages } = solved;
+    t = mark("depsolve", t);
+
+    const now = (options.now ?? (() => new Date()))();
+    const lockfile = newLockfile(packages, repos, now);
+    const inputHash = await computeInputHash({ treefile, packages });
+    if (!existsSync(join(repo, "config"))) {
+      await mkdir(repo, { recursive: true });
+      await ostreeInit(repo, "archive", ctx);
+    }
+    const record = { repo, ref, inputHash, packages, lockfile, composesDir: options.composesDir ?? join(dirname(repo), "composes") };
+
+    const existing = await findByInputHash(repo, ref, inputHash, ctx);
+    if (existing) return await writeComposeRecord({ ...record, ...existing, reused: true, imported: [], timings: { ...timings, total: Date.now() - started } }, ctx);
+
+    const locker = options.lock ?? new DirLock(join(repo, COMPOSE_EXTENSIONS_DIR, "locks"));
+    const release = await locker.acquire(`ref-${ref}`);
+    try {
+      // Another composer may have committed this very input while we waited.
+      const raced = await findByInputHash(repo, ref, inputHash, ctx);
+      if (raced) return await writeComposeRecord({ ...record, ...raced, reused: true, imported: [], timings: { ...timings, total: Date.now() - started } }, ctx);
+      t = mark("lock", t);
+
+      const imported = await importPackages(repo, packages, work, ctx);
+      t = mark("import", t);
+
+      const parent = await ostreeRevParse(repo, ref, ctx);
+      const previousVersion = parent ? gvariantString(await ostreeMetadata(repo, parent, "version", ctx)) : undefined;
+      const parentList = parent ? parsePkglist((await ostreeMetadata(repo, parent, "rpmostree.rpmdb.pkglist", ctx)) ?? "") : [];
+      const version = treefile.automaticVersionPrefix ? nextAutomaticVersion(treefile.automaticVersionPrefix, { now, previous: previousVersion }) : inputHash.slice(0, 12);
+      const commit = await assembleAndCommit(
+        {
+          repo,
+          workDir: work,
+          treefile,
+          packages,
+          branch: ref,
+          ...(parent ? { parent } : {}),
+          subject: `${ref} ${version}`,
+          stringMetadata: { version, "rpmostree.inputhash": inputHash, ...(options.changeSetId ? { "atomic-ci.change-set": options.changeSetId } : {}) },
+          metadata: commitMetadata(treefile.addCommitMetadata, packages, solved.kernel),
+        },
+        ctx,
+      );
+      await recordInputHash(repo, inputHash, commit);
+      mark("commit", t);
+      return await writeComposeRecord(
+        { ...record, commit, version, reused: false, imported, pkgdiff: packageDiff(parentList, packages), ...(parent ? { parent } : {}), timings: { ...timings, total: Date.now() - started } },
+        ctx,
+      );
+    } finally {
+      await release();
+    }
+  } catch (err) {
+    return classifyError(err);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function commitMetadata(extra: Record<string, JsonValue>, packages: readonly ResolvedPackage[], kernel: string | undefined): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  // The treefile's keys first, so that ours (below) cannot be overridden by them.
+  for (const [key, value] of Object.entries(extra)) metadata[key] = jsonToGVariant(value);
+  metadata["rpmostree.rpmdb.pkglist"] = pkglistGVariant(packages);
+  if (kernel !== undefined) {
+    metadata["ostree.bootable"] = "true";
+    metadata["ostree.linux"] = gvString(kernel);
+  }
+  return metadata;
+}
+
+/** A bad definition or argument is a verdict about the input; anything else is the machine's problem. */
+export function classifyError(err: unknown): ComposeResult {
+  if (err instanceof DefinitionError) return { type: "compose-failure", reason: err.message };
+  if (err instanceof UnsafeArgumentError) return { type: "compose-failure", reason: err.message };
+  if (err instanceof NoShellInTreeError) return { type: "compose-failure", reason: err.message };
+  if (isToolError(err) && err.tool === "bwrap" && !err.infrastructure) return { type: "compose-failure", reason: `a postprocess script failed: ${err.message}` };
+  const message = err instanceof Error ? err.message : String(err);
+  return { type: "infrastructure-error", reason: message };
+}
