@@ -50,8 +50,19 @@ if (major < 20 || (major === 20 && minor < 19)) {
 
 // 2. OS tools. Each entry: how to check, and the Debian / Fedora package that brings it.
 const python = process.env.ATOMIC_CI_PYTHON ?? "/usr/bin/python3";
+const has = (cmd) => quiet(cmd, ["--version"]).status !== 127;
+const hasKernel = () => quiet("sh", ["-c", "ls /boot/vmlinuz-* >/dev/null 2>&1"]).status === 0;
 const osTools = [
   { what: "python3-pika (interoperability tests)", check: () => quiet(python, ["-c", "import pika"]).status === 0, deb: "python3-pika", rpm: "python3-pika" },
+  { what: "git", check: () => has("git"), deb: "git", rpm: "git" },
+  { what: "rpmbuild and rpm2cpio", check: () => has("rpmbuild") && has("rpm2cpio"), deb: "rpm", rpm: "rpm-build" },
+  { what: "createrepo_c", check: () => has("createrepo_c"), deb: "createrepo-c", rpm: "createrepo_c" },
+  { what: "dnf", check: () => has("dnf"), deb: "dnf", rpm: "dnf" },
+  { what: "ostree", check: () => has("ostree"), deb: "ostree", rpm: "ostree" },
+  { what: "bwrap", check: () => has("bwrap"), deb: "bubblewrap", rpm: "bubblewrap" },
+  { what: "cpio", check: () => has("cpio"), deb: "cpio", rpm: "cpio" },
+  { what: "busybox (static, for the fixture host's shell)", check: () => quiet("sh", ["-c", "test -x /bin/busybox"]).status === 0, deb: "busybox-static", rpm: "busybox" },
+  { what: "a Linux kernel to package into the fixture host", check: hasKernel, deb: "linux-image-amd64", rpm: "kernel-core" },
 ];
 const missing = osTools.filter((t) => !t.check());
 if (missing.length > 0) {
