@@ -2,7 +2,7 @@ import type { SchemaRegistry } from "@atomic-ci/messages";
 import type { Logger, Metrics } from "@atomic-ci/telemetry";
 import { decodeMessage, type BusMessage } from "./envelope.js";
 import { errorMessage } from "./errors.js";
-import type { IdempotencyStore } from "./idempotency/store.js";
+import type { ClaimResult, IdempotencyStore } from "./idempotency/store.js";
 import type { Outcome } from "./outcome.js";
 import type { ConsumeSpec, ConsumerHandle, DeadLetterInfo, Delivery, Transport } from "./transport.js";
 
@@ -80,6 +80,36 @@ export interface ConsumerDeps {
   logger: Logger;
 }
 
+/**
+ * A message's child logger, made on first use: most messages log nothing, and a pino child
+ * costs more than the rest of the pipeline around a trivial handler. A class, not a
+ * closure: nothing is created per message that need not be (under tsx each closure also
+ * gets its name defined, which showed in profiles).
+ */
+class MessageLog {
+  private bound: Logger | undefined;
+  constructor(
+    private readonly logger: Logger,
+    private readonly message: BusMessage | undefined,
+    private readonly consumer: string,
+  ) {}
+
+  get(): Logger {
+    if (this.bound) return this.bound;
+    const m = this.message;
+    if (!m) return this.logger;
+    const changeSet = changeSetOf(m);
+    this.bound = this.logger.child(
+      changeSet ? { message_id: m.id, topic: m.topic, consumer: this.consumer, change_set_id: changeSet } : { message_id: m.id, topic: m.topic, consumer: this.consumer },
+    );
+    return this.bound;
+  }
+
+  setChangeSet(id: string): void {
+    this.bound = this.get().child({ change_set_id: id });
+  }
+}
+
 /** Finds the change-set id a message belongs to, for log correlation. */
 function changeSetOf(message: BusMessage): string | undefined {
   const header = message.headers["atomic_ci_change_set"];
@@ -95,7 +125,9 @@ function changeSetOf(message: BusMessage): string | undefined {
  */
 export class Consumer {
   private handle: ConsumerHandle | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Deliveries being processed, and who waits for that to reach 0 (`drain`). */
+  private active = 0;
+  private idle: (() => void)[] = [];
   private halted = false;
   readonly options: ResolvedConsumerOptions;
 
@@ -131,23 +163,25 @@ export class Consumer {
   }
 
   async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.active > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
   private track(delivery: Delivery): Promise<void> {
-    const work = this.process(delivery).finally(() => {
-      this.inFlight.delete(work);
-    });
-    this.inFlight.add(work);
-    return work;
+    this.active += 1;
+    return this.process(delivery).finally(this.processed);
   }
+
+  private readonly processed = (): void => {
+    this.active -= 1;
+    if (this.active === 0) for (const resolve of this.idle.splice(0)) resolve();
+  };
 
   private async process(delivery: Delivery): Promise<void> {
     const { metrics, logger } = this.deps;
     const consumer = this.name;
     metrics.received.inc({ consumer });
     if (this.halted) {
-      await this.settle(delivery, () => delivery.requeue(), logger);
+      await this.settle(delivery, () => delivery.requeue(), new MessageLog(logger, undefined, consumer));
       return;
     }
     const decoded = decodeMessage(delivery, { registry: this.deps.registry, maxBodyBytes: this.options.maxBodyBytes });
@@ -157,26 +191,28 @@ export class Consumer {
         { consumer, topic: delivery.routingKey, message_id: delivery.properties.messageId, reason: decoded.reason, detail: decoded.detail },
         "invalid message dead-lettered",
       );
-      await this.deadLetter(delivery, { reason: decoded.reason, detail: decoded.detail, consumer }, logger);
+      await this.deadLetter(delivery, { reason: decoded.reason, detail: decoded.detail, consumer }, new MessageLog(logger, undefined, consumer));
       return;
     }
     const message = decoded.message;
-    let log = logger.child({ message_id: message.id, topic: message.topic, consumer });
-    const changeSet = changeSetOf(message);
-    if (changeSet) log = log.child({ change_set_id: changeSet });
+    const log = new MessageLog(logger, message, consumer);
 
     if (delivery.deliveryCount > this.options.maxDeliveries) {
       await this.giveUp(delivery, `delivered ${delivery.deliveryCount} times (limit ${this.options.maxDeliveries})`, log);
       return;
     }
 
-    const claim = await this.deps.idempotency.claim(consumer, message.id, this.options.claimLeaseMs).catch((err: unknown) => {
-      log.error({ err }, "idempotency store unavailable; requeueing");
-      return "error" as const;
-    });
+    // try/await rather than .catch() chains here and below: this is the per-message hot path.
+    let claim: ClaimResult | "error";
+    try {
+      claim = await this.deps.idempotency.claim(consumer, message.id, this.options.claimLeaseMs);
+    } catch (err) {
+      log.get().error({ err }, "idempotency store unavailable; requeueing");
+      claim = "error";
+    }
     if (claim === "done") {
       metrics.duplicates.inc({ consumer });
-      log.info("already processed; acking duplicate");
+      log.get().info("already processed; acking duplicate");
       await this.settle(delivery, () => delivery.ack(), log);
       return;
     }
@@ -188,11 +224,11 @@ export class Consumer {
 
     const context: HandlerContext = {
       get log() {
-        return log;
+        return log.get();
       },
       deliveryCount: delivery.deliveryCount,
       setChangeSet(id: string) {
-        log = log.child({ change_set_id: id });
+        log.setChangeSet(id);
       },
     };
     metrics.inFlight.inc({ consumer });
@@ -202,23 +238,38 @@ export class Consumer {
       outcome = (await this.options.handler(message, context)) ?? { type: "ack" };
     } catch (err) {
       metrics.failed.inc({ consumer });
-      log.error({ err, delivery_count: delivery.deliveryCount }, "handler failed");
+      log.get().error({ err, delivery_count: delivery.deliveryCount }, "handler failed");
       outcome = { type: "requeue", reason: `handler failed: ${errorMessage(err)}` };
     } finally {
       metrics.inFlight.dec({ consumer });
     }
     stopTimer({ outcome: outcome.type });
-    await this.apply(outcome, delivery, message, log);
+    if (outcome.type === "ack") await this.acked(delivery, message, log);
+    else await this.apply(outcome, delivery, message, log);
   }
 
-  private async apply(outcome: Outcome, delivery: Delivery, message: BusMessage, log: Logger): Promise<void> {
+  /** The common outcome: record as processed, then ack. */
+  private async acked(delivery: Delivery, message: BusMessage, log: MessageLog): Promise<void> {
+    const consumer = this.name;
+    try {
+      await this.deps.idempotency.complete(consumer, message.id);
+    } catch (err) {
+      log.get().error({ err }, "could not record message as processed");
+    }
+    this.deps.metrics.processed.inc({ consumer });
+    try {
+      await delivery.ack();
+    } catch (err) {
+      log.get().error({ err }, "could not settle delivery; the broker will redeliver it");
+    }
+  }
+
+  private async apply(outcome: Outcome, delivery: Delivery, message: BusMessage, log: MessageLog): Promise<void> {
     const { metrics, idempotency } = this.deps;
     const consumer = this.name;
     switch (outcome.type) {
       case "ack":
-        await idempotency.complete(consumer, message.id).catch((err: unknown) => log.error({ err }, "could not record message as processed"));
-        metrics.processed.inc({ consumer });
-        await this.settle(delivery, () => delivery.ack(), log);
+        await this.acked(delivery, message, log);
         return;
       case "requeue":
         await idempotency.release(consumer, message.id).catch(() => undefined);
@@ -227,12 +278,12 @@ export class Consumer {
           return;
         }
         metrics.requeued.inc({ consumer });
-        log.warn({ reason: outcome.reason, delivery_count: delivery.deliveryCount }, "requeued");
+        log.get().warn({ reason: outcome.reason, delivery_count: delivery.deliveryCount }, "requeued");
         await this.settle(delivery, () => delivery.requeue(), log);
         return;
       case "drop":
         await idempotency.complete(consumer, message.id).catch(() => undefined);
-        log.warn({ reason: outcome.reason }, "dropped by handler");
+        log.get().warn({ reason: outcome.reason }, "dropped by handler");
         await this.deadLetter(delivery, { reason: "dropped", detail: outcome.reason, consumer }, log);
         return;
       case "halt":
@@ -240,7 +291,7 @@ export class Consumer {
         metrics.consuming.set({ consumer }, 0);
         // Stop deliveries before requeueing: otherwise the broker hands the message straight
         // back to this halted consumer, which requeues it again, in a loop. (cancel is idempotent.)
-        await this.handle?.cancel().catch((err: unknown) => log.error({ err }, "could not cancel the halted consumer"));
+        await this.handle?.cancel().catch((err: unknown) => log.get().error({ err }, "could not cancel the halted consumer"));
         if (outcome.requeue) {
           await idempotency.release(consumer, message.id).catch(() => undefined);
           await this.settle(delivery, () => delivery.requeue(), log);
@@ -248,18 +299,18 @@ export class Consumer {
           await idempotency.complete(consumer, message.id).catch(() => undefined);
           await this.settle(delivery, () => delivery.ack(), log);
         }
-        log.error({ reason: outcome.reason }, "handler halted the consumer");
+        log.get().error({ reason: outcome.reason }, "handler halted the consumer");
         this.options.onHalt?.(outcome, message);
         return;
     }
   }
 
-  private async giveUp(delivery: Delivery, detail: string, log: Logger): Promise<void> {
-    log.error({ detail }, "delivery limit reached; dead-lettering");
+  private async giveUp(delivery: Delivery, detail: string, log: MessageLog): Promise<void> {
+    log.get().error({ detail }, "delivery limit reached; dead-lettering");
     await this.deadLetter(delivery, { reason: "max-deliveries", detail, consumer: this.name }, log);
   }
 
-  private async deadLetter(delivery: Delivery, info: DeadLetterInfo, log: Logger): Promise<void> {
+  private async deadLetter(delivery: Delivery, info: DeadLetterInfo, log: MessageLog): Promise<void> {
     this.deps.metrics.dropped.inc({ consumer: info.consumer, reason: info.reason });
     await this.settle(delivery, () => delivery.deadLetter(info), log);
   }
@@ -268,11 +319,11 @@ export class Consumer {
    * Settling can fail when the connection drops; the broker then redelivers the message
    * by itself, so the failure is logged and not retried here.
    */
-  private async settle(_delivery: Delivery, action: () => Promise<void>, log: Logger): Promise<void> {
+  private async settle(_delivery: Delivery, action: () => Promise<void>, log: MessageLog): Promise<void> {
     try {
       await action();
     } catch (err) {
-      log.error({ err }, "could not settle delivery; the broker will redeliver it");
+      log.get().error({ err }, "could not settle delivery; the broker will redeliver it");
     }
   }
 }

@@ -26,9 +26,18 @@ export const FEDORA_MESSAGING_HEADERS = {
   priority: "priority",
 } as const;
 
+const lastSentAt = { second: Number.NaN, text: "" };
+
 /** `sent-at` format: UTC ISO 8601 without fractional seconds, `+00:00` offset. */
-export function sentAtNow(now: Date = new Date()): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, "+00:00");
+export function sentAtNow(now?: Date): string {
+  const ms = now ? now.getTime() : Date.now();
+  const second = Math.floor(ms / 1000);
+  // Formatting showed up in publish profiles; the text only changes once a second.
+  if (second !== lastSentAt.second) {
+    lastSentAt.second = second;
+    lastSentAt.text = new Date(second * 1000).toISOString().replace(".000Z", "+00:00");
+  }
+  return lastSentAt.text;
 }
 
 export interface EncodeOptions {
@@ -59,6 +68,9 @@ export function encodeMessage<T>(schema: MessageSchema<T>, body: T, options: Enc
   if (priority !== undefined) properties.priority = priority;
   return { routingKey: options.routingKey, body: Buffer.from(JSON.stringify(body), "utf8"), properties };
 }
+
+/** Strict (fatal) UTF-8 decoder, made once: it keeps no state between `decode` calls. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 export type DecodeResult =
   | { ok: true; message: BusMessage; schema: MessageSchema }
@@ -95,7 +107,7 @@ export function decodeMessage(
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+    text = UTF8.decode(body);
   } catch {
     return { ok: false, reason: "not-json", detail: "body is not valid UTF-8" };
   }
