@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { silentLogger } from "@atomic-ci/telemetry";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Bus } from "../bus.js";
@@ -72,6 +73,15 @@ describe("AMQP transport: publishing", () => {
     expect((err as BusError).message).toContain("NO_ROUTE");
     expect(await kit.ready(watch)).toBe(2);
     expect(await metricValue(metrics, "publishReturns", { transport: "amqp", reason: "PUBLISH_RETURNED" })).toBe(1);
+
+    // Same message id twice (a replay): the return still goes to the unroutable one.
+    const id = randomUUID();
+    const replays = await Promise.allSettled([
+      bus.publish(KOJI_TOPIC, body, { id, topicPrefix: "org.example.nobody-listens" }),
+      bus.publish(KOJI_TOPIC, body, { id }),
+    ]);
+    expect(replays.map((r) => r.status)).toEqual(["rejected", "fulfilled"]);
+    expect(await kit.ready(watch)).toBe(3);
   });
 
   it("rejects a publish to a missing exchange with a BusError, and the next publishes work", async () => {

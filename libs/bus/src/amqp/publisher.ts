@@ -49,8 +49,11 @@ export class AmqpPublisher {
   private opening: Promise<void> | undefined;
   private readonly waiting: Pending[] = [];
   private readonly inFlight = new Set<Pending>();
-  /** messageId → in-flight sends with that id on the current channel, in publish order. */
-  private readonly byId = new Map<string, Pending[]>();
+  /**
+   * messageId → the in-flight send(s) with that id, in publish order (an array only when
+   * ids repeat, e.g. replays: the common case allocates nothing).
+   */
+  private readonly byId = new Map<string, Pending | Pending[]>();
   private readonly closeInfo = new WeakMap<ConfirmChannel, ChannelClose>();
   private closed = false;
   /** Every unsettled send, for the timeout sweep. */
@@ -159,8 +162,9 @@ export class AmqpPublisher {
     pending.returned = undefined;
     this.inFlight.add(pending);
     const same = this.byId.get(pending.messageId);
-    if (same) same.push(pending);
-    else this.byId.set(pending.messageId, [pending]);
+    if (same === undefined) this.byId.set(pending.messageId, pending);
+    else if (Array.isArray(same)) same.push(pending);
+    else this.byId.set(pending.messageId, [same, pending]);
     const { message } = pending;
     try {
       const onConfirm: (err: unknown) => void = this.confirmed.bind(this, pending, attempt, channel);
@@ -175,16 +179,20 @@ export class AmqpPublisher {
   private untrack(pending: Pending): void {
     this.inFlight.delete(pending);
     const same = this.byId.get(pending.messageId);
-    if (!same) return;
-    const i = same.indexOf(pending);
-    if (i >= 0) same.splice(i, 1);
-    if (same.length === 0) this.byId.delete(pending.messageId);
+    if (same === pending) {
+      this.byId.delete(pending.messageId);
+    } else if (Array.isArray(same)) {
+      const i = same.indexOf(pending);
+      if (i >= 0) same.splice(i, 1);
+      if (same.length === 0) this.byId.delete(pending.messageId);
+    }
   }
 
   private onReturn(channel: ConfirmChannel, msg: Message): void {
     const id = msg.properties.messageId as string | undefined;
-    const candidates = id === undefined ? undefined : this.byId.get(id);
-    const pending = candidates?.find((p) => p.channel === channel && p.returned === undefined);
+    const found = id === undefined ? undefined : this.byId.get(id);
+    const candidates = found === undefined ? [] : Array.isArray(found) ? found : [found];
+    const pending = candidates.find((p) => p.channel === channel && p.returned === undefined);
     const fields = msg.fields as unknown as { replyCode?: number; replyText?: string };
     if (pending) pending.returned = `${fields.replyCode ?? "?"} ${fields.replyText ?? "returned"}`;
     else this.log?.warn({ message_id: id, routing_key: msg.fields.routingKey }, "basic.return for an unknown publish");
