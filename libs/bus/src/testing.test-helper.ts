@@ -27,19 +27,20 @@ export function memoryBus(broker = new MemoryBroker(), metrics: Metrics = create
   return { bus, broker, transport, metrics };
 }
 
-/** Value of a counter for the given labels (0 when never incremented). */
-export async function counter(metrics: Metrics, name: keyof Metrics, labels: Record<string, string>): Promise<number> {
+/** Value of a counter or gauge for the labels given (0 when never set). */
+export async function metricValue(metrics: Metrics, name: keyof Metrics, labels: Record<string, string>): Promise<number> {
   const metric = metrics[name] as { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> };
   const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
-    .reduce((sum, v) => sum + v.value, 0);
+  return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0);
 }
 
-export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+/** Wait until `predicate` holds, polling; fails naming `what` after `timeoutMs`. */
+export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await predicate())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
+    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

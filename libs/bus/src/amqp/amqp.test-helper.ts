@@ -24,22 +24,9 @@ export function kojiFixture(): { id: string; topic: string; body: Record<string,
   return JSON.parse(readFileSync(join(dir, "buildsys.build.state.change.json"), "utf8")) as ReturnType<typeof kojiFixture>;
 }
 
-export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from "../testing.test-helper.js";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Value of a counter or gauge for the labels given (0 when never set). */
-export async function metricValue(metrics: Metrics, name: keyof Metrics, labels: Record<string, string>): Promise<number> {
-  const metric = metrics[name] as { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> };
-  const { values } = await metric.get();
-  return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0);
-}
+export { metricValue, sleep, until } from "../testing.test-helper.js";
 
 /** The socket under a transport's live connection, to cut it as a network failure would. */
 export function transportSocket(transport: AmqpTransport): { destroy(err?: Error): void } {

@@ -3,7 +3,7 @@ import type { BusMessage } from "../envelope.js";
 import { isBusError } from "../errors.js";
 import { Outcomes } from "../outcome.js";
 import { DEAD_LETTER_HEADERS } from "../transport.js";
-import { counter, memoryBus, until } from "../testing.test-helper.js";
+import { metricValue as counter, memoryBus, until } from "../testing.test-helper.js";
 
 const TOPIC = "org.example.test.test.ping";
 

@@ -17,22 +17,7 @@ export function tagBody(name: string): Record<string, unknown> {
   return { build_id: 4242, name, version: "2024.1", release: "1.fc41", tag: "f41-updates-candidate", tag_id: 7, user: "bodhi", owner: "alice", instance: "primary" };
 }
 
-export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Value of a counter or gauge for the labels given (0 when never set). */
-export async function metricValue(metrics: Metrics, name: keyof Metrics, labels: Record<string, string>): Promise<number> {
-  const metric = metrics[name] as { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> };
-  const { values } = await metric.get();
-  return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0);
-}
+export { metricValue, sleep, until } from "../testing.test-helper.js";
 
 export class NatsKit {
   /** First subject word of everything this kit publishes: no other suite's stream captures it. */
