@@ -5,6 +5,7 @@ import { credentials, type Options } from "amqplib";
 import { redactUrl } from "@atomic-ci/telemetry";
 import { z } from "zod";
 import { BusError } from "../errors.js";
+import { parseTransportOptions } from "../options.js";
 
 /**
  * Options of the AMQP transport as callers write them (config files, env). Everything but
@@ -150,13 +151,7 @@ function readPem(kind: string, path: string): string {
 
 /** Validate options, apply defaults, read TLS files. Throws BusError CONFIG (without secrets). */
 export function resolveAmqpOptions(options: AmqpOptions): ResolvedAmqpOptions {
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) {
-    // zod issues can echo input values; only paths and messages go in the error.
-    const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "(options)"}: ${i.message}`).join("; ");
-    throw new BusError("CONFIG", `invalid AMQP options: ${detail}`);
-  }
-  const o = parsed.data;
+  const o = parseTransportOptions(schema, options, "AMQP");
   const url = new URL(o.url);
   const secure = url.protocol === "amqps:";
   const tls = o.tls ?? {};

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { BusError } from "../errors.js";
+import { parseTransportOptions } from "../options.js";
 import { subjectsOverlap } from "./subjects.js";
 
 /**
@@ -185,13 +186,7 @@ function redactServer(server: string): string {
 
 /** Validate options, apply defaults, read secret files. Throws BusError CONFIG (without secrets). */
 export function resolveNatsOptions(options: NatsOptions): ResolvedNatsOptions {
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) {
-    // zod issues can echo input values; only paths and messages go in the error.
-    const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "(options)"}: ${i.message}`).join("; ");
-    throw new BusError("CONFIG", `invalid NATS options: ${detail}`);
-  }
-  const o = parsed.data;
+  const o = parseTransportOptions(schema, options, "NATS");
   const methods = [o.user !== undefined, o.token !== undefined, o.nkey !== undefined, o.credsFile !== undefined].filter(Boolean).length;
   if (methods > 1) throw new BusError("CONFIG", "NATS options: use only one of user/pass, token, nkey, credsFile");
   if (o.pass !== undefined && o.user === undefined) throw new BusError("CONFIG", "NATS options: pass needs user");
