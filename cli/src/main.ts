@@ -3,12 +3,16 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { validateCommand } from "./commands/validate.js";
 import { publishCommand } from "./commands/publish.js";
 import { tailCommand } from "./commands/tail.js";
-import { demoCommand } from "./commands/demo.js";
 import { serveCommand } from "./commands/serve.js";
+import { pinCommand, unpinCommand } from "./commands/pin.js";
 import { EXIT, UsageError } from "./errors.js";
 
 /** Environment the CLI reads, in one place. */
 const AMQP_URL = process.env["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
+/** The host definition repository `pin`/`unpin` edit when --definition is not given. */
+const DEFINITION = process.env["ATOMIC_CI_DEFINITION"];
+/** Handed to the tools the CLI and the in-process services run (git, dnf, ostree need PATH). */
+const TOOL_ENV = process.env;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -18,6 +22,11 @@ function positiveInt(value: string): number {
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+function definitionOf(opts: { definition?: string }): { definition?: string } {
+  const definition = opts.definition ?? DEFINITION;
+  return definition === undefined ? {} : { definition };
 }
 
 function buildProgram(setExit: (code: number) => void): Command {
@@ -71,9 +80,37 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("demo")
-    .description("run the pipeline's services in one process on the embedded bus and show messages flow")
-    .action(async () => {
-      setExit(await demoCommand());
+    .description("run the pipeline on the embedded bus with the fixture world: a Koji build composed into an OSTree commit, a pin, a no-op recompose")
+    .option("--json", "end with one JSON line summarising what was composed")
+    .action(async (opts: { json?: boolean }) => {
+      // Loaded on demand: the demo pulls in the fixture world, which deployed services never need.
+      const { demoCommand } = await import("./commands/demo.js");
+      setExit(await demoCommand({ json: opts.json === true, env: TOOL_ENV }));
+    });
+
+  program
+    .command("pin")
+    .description("pin NAME at EVR in the host definition's manifest-lock.overrides.yaml, as a git commit (exit 0 done, 1 failed, 2 bad arguments)")
+    .argument("<name>", "binary package name, e.g. podman")
+    .argument("<evr>", "[epoch:]version-release to hold it at, e.g. 5:5.1.2-1.fc41")
+    .requiredOption("--reason <url>", "why (a tracker URL); recorded in the pin and the commit message")
+    .option("--definition <dir>", "host definition repository (default $ATOMIC_CI_DEFINITION)")
+    .option("--author <identity>", '"Name <email>" of the commit (default: git config user.name/user.email)')
+    .option("--json", "print the result as JSON")
+    .action(async (name: string, evr: string, opts: { reason: string; definition?: string; author?: string; json?: boolean }) => {
+      setExit(await pinCommand(name, evr, opts.reason, { ...opts, ...definitionOf(opts), env: TOOL_ENV }));
+    });
+
+  program
+    .command("unpin")
+    .description("remove NAME's pin from the host definition, as a git commit (exit 0 done, 1 failed, 2 bad arguments)")
+    .argument("<name>", "binary package name")
+    .option("--reason <text>", "why, added to the commit message")
+    .option("--definition <dir>", "host definition repository (default $ATOMIC_CI_DEFINITION)")
+    .option("--author <identity>", '"Name <email>" of the commit (default: git config user.name/user.email)')
+    .option("--json", "print the result as JSON")
+    .action(async (name: string, opts: { reason?: string; definition?: string; author?: string; json?: boolean }) => {
+      setExit(await unpinCommand(name, opts.reason, { ...opts, ...definitionOf(opts), env: TOOL_ENV }));
     });
 
   program
@@ -81,7 +118,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description("run services from their configuration (ATOMIC_CI_* env, ATOMIC_CI_CONFIG file); see docs/config.md")
     .argument("<service...>", "trigger-listener, composer, image-builder, test-runner, gatekeeper, publisher, or all")
     .action(async (names: string[]) => {
-      setExit(await serveCommand(names));
+      setExit(await serveCommand(names, TOOL_ENV));
     });
 
   return program;

@@ -6,14 +6,17 @@ import type { ServiceDefinition } from "@atomic-ci/runtime";
 import { createTestRunnerService } from "@atomic-ci/test-runner";
 import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
 
+/** The process environment, handed to services that drive external tools (PATH for git, dnf, ostree). */
+export type ProcessEnv = Readonly<Record<string, string | undefined>>;
+
 /** The six services in pipeline order (upstream first: the order they start and stop in). */
-export const SERVICES: Readonly<Record<string, () => ServiceDefinition>> = {
-  "trigger-listener": createTriggerListenerService,
-  composer: createComposerService,
-  "image-builder": createImageBuilderService,
-  "test-runner": createTestRunnerService,
-  gatekeeper: createGatekeeperService,
-  publisher: createPublisherService,
+export const SERVICES: Readonly<Record<string, (env: ProcessEnv) => ServiceDefinition>> = {
+  "trigger-listener": () => createTriggerListenerService(),
+  composer: (env) => createComposerService({ env }),
+  "image-builder": () => createImageBuilderService(),
+  "test-runner": () => createTestRunnerService(),
+  gatekeeper: () => createGatekeeperService(),
+  publisher: () => createPublisherService(),
 };
 
 export const SERVICE_NAMES = Object.keys(SERVICES);

@@ -1,83 +1,140 @@
-import { mkdirSync, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { DEAD_LETTER_HEADERS, encodeMessage } from "@atomic-ci/bus";
+import { DEAD_LETTER_HEADERS, encodeMessage, MemoryBroker } from "@atomic-ci/bus";
 import { BASE_MESSAGE, prefixTopic } from "@atomic-ci/messages";
-import { queueOf, readyCounters, runServices } from "@atomic-ci/runtime";
+import { queueOf, runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
 import { DEMO_MESSAGES } from "../demo/messages.js";
+import { cloneDefinition, runPipelineDemo, type ComposeSummary } from "../demo/pipeline.js";
+import { Watcher } from "../demo/watch.js";
+import { buildFixtureWorld, type FixtureWorld } from "../demo/world.js";
 import { EXIT } from "../errors.js";
-import { SERVICES } from "../services.js";
+import { printJson } from "../io.js";
+import { SERVICES, type ProcessEnv } from "../services.js";
 
 const PREFIX = "org.fedoraproject.prod";
+const http = { host: "127.0.0.1", port: 0 };
+
+export interface DemoOptions {
+  json?: boolean;
+  env: ProcessEnv;
+  /** Default `.cache/demo` under the working directory: logs and each run's repository. */
+  cacheDir?: string;
+}
 
 function say(line = ""): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** Each run gets its own directory (its repository is named in the summary); runs older than a day go. */
+async function runDirectory(cacheDir: string): Promise<string> {
+  await mkdir(cacheDir, { recursive: true });
+  for (const name of await readdir(cacheDir)) {
+    const path = join(cacheDir, name);
+    if (name.startsWith("run-") && Date.now() - (await stat(path)).mtimeMs > 86_400_000) await rm(path, { recursive: true, force: true });
+  }
+  return mkdtemp(join(cacheDir, "run-"));
+}
+
+async function startServices(world: FixtureWorld, dir: string, definition: string, broker: MemoryBroker, options: DemoOptions, logs: NodeJS.WritableStream): Promise<GroupHandle> {
+  const common = { env: {}, overrides: { http } };
+  return runServices(
+    Object.values(SERVICES).map((create) => create(options.env)),
+    {
+      broker,
+      config: common,
+      logDestination: logs,
+      processMetrics: false,
+      perService: {
+        "trigger-listener": {
+          config: { env: {}, overrides: { http, triggerListener: { hostPackages: world.hostDefinition.resolved, candidateTag: world.koji.candidateTag, branch: world.hostDefinition.branch } } },
+        },
+        composer: {
+          config: {
+            env: {},
+            overrides: {
+              http,
+              composer: {
+                definition: { repo: definition, branch: world.hostDefinition.branch },
+                workDir: join(dir, "work"),
+                ostreeRepo: join(dir, "repo"),
+                candidates: { id: world.repos.candidates.id, url: world.repos.candidates.url },
+              },
+            },
+          },
+        },
+      },
+    },
+  );
+}
+
+/** The bus part, short: broken messages are dead-lettered with their reasons and the service goes on. */
+async function badMessages(listener: ServiceHandle, broker: MemoryBroker): Promise<number> {
+  const raw = DEMO_MESSAGES.filter((m) => m.raw);
+  say("Bad input never stops a service: these go to the dead-letter queue with a reason");
+  for (const m of raw) {
+    if (!m.raw) continue;
+    // Past our publisher's validation, the way a broken client would send it.
+    const wire = encodeMessage(BASE_MESSAGE, {}, { routingKey: prefixTopic(PREFIX, m.topic) });
+    wire.body = Buffer.from(m.raw.body, "utf8");
+    wire.properties.contentType = m.raw.contentType;
+    await listener.bus.transport.send(wire, "amq.topic");
+  }
+  const queue = `${queueOf(listener.config)}.dead-letter`;
+  const deadline = Date.now() + 10_000;
+  while (broker.peek(queue).length < raw.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const dead = broker.peek(queue);
+  for (const d of dead) say(`  ✗ ${String(d.properties.headers[DEAD_LETTER_HEADERS.reason])}: ${String(d.properties.headers[DEAD_LETTER_HEADERS.detail]).slice(0, 110)}`);
+  return dead.length === raw.length ? dead.length : -dead.length;
+}
+
 /**
- * The embedded default: every service in this process on the in-memory bus, fed messages
- * shaped like Fedora's. Today it shows the bus itself (routing, validation, dead-lettering,
- * counters, orderly shutdown); later stages join as they are built.
+ * The embedded default: every service in this process on the in-memory bus. It shows bad
+ * messages dead-lettered, then the pipeline on the fixture world: a Koji build composed into
+ * an OSTree commit, a pinned older version composed, a no-op recompose reusing the commit.
+ * Exit 1 when anything it shows did not happen.
  */
-export async function demoCommand(options: { logDir?: string } = {}): Promise<number> {
-  const logDir = options.logDir ?? join(process.cwd(), ".cache", "demo");
-  mkdirSync(logDir, { recursive: true });
-  const logFile = join(logDir, "services.log");
+export async function demoCommand(options: DemoOptions): Promise<number> {
+  const started = Date.now();
+  const cacheDir = options.cacheDir ?? join(process.cwd(), ".cache", "demo");
+  const dir = await runDirectory(cacheDir);
+  const logFile = join(dir, "services.log");
   const logs = createWriteStream(logFile, { flags: "w" });
 
   say("atomic-ci demo: the six services in one process on the embedded (in-memory) bus");
-  const group = await runServices(
-    Object.values(SERVICES).map((create) => create()),
-    { config: { env: {}, overrides: { http: { host: "127.0.0.1", port: 0 } } }, logDestination: logs, processMetrics: false },
-  );
-  for (const s of group.services) {
-    say(`  ${s.name.padEnd(17)} queue ${queueOf(s.config).padEnd(28)} /ready on http://127.0.0.1:${s.httpPort}/ready  bindings: ${s.config.bus.bindings.length}`);
-  }
+  say("Fixture world (a miniature Fedora Atomic Host of real RPMs; built once, then cached) ...");
+  const world = await buildFixtureWorld({ env: options.env });
+  say(`  ${world.root} (${world.cached ? "cached" : `built in ${world.buildSeconds} s`}): ${world.builds.length} builds, definition ${world.hostDefinition.ref}`);
+  const definition = await cloneDefinition(world, dir, options.env);
+  const broker = new MemoryBroker();
+  const watcher = new Watcher(broker);
+  const group = await startServices(world, dir, definition, broker, options, logs);
   const listener = group.services[0];
   if (!listener) throw new Error("trigger-listener did not start");
-
+  say(`  services: ${group.services.map((s) => s.name).join(", ")}`);
   say();
-  say("Sending messages shaped like Fedora's (topic prefix org.fedoraproject.prod):");
-  for (const m of DEMO_MESSAGES) {
-    if (m.body !== undefined) {
-      const published = await listener.bus.publish(m.topic, m.body, { topicPrefix: PREFIX });
-      say(`  ✓ ${m.label}\n      ${published.routingKey}  id ${published.id}  schema ${published.schema}`);
-    } else if (m.raw) {
-      // Past our publisher's validation, the way a broken client would send it.
-      const wire = encodeMessage(BASE_MESSAGE, {}, { routingKey: prefixTopic(PREFIX, m.topic) });
-      wire.body = Buffer.from(m.raw.body, "utf8");
-      wire.properties.contentType = m.raw.contentType;
-      await listener.bus.transport.send(wire, "amq.topic");
-      say(`  ✗ ${m.label} (raw, unvalidated)`);
-    }
-  }
 
-  // Every message is settled once it was processed (acked) or dead-lettered.
-  const expected = DEMO_MESSAGES.length;
-  const settled = async () => {
-    const c = await readyCounters(listener.metrics);
-    return c.processed + c.dropped >= expected;
-  };
-  const deadline = Date.now() + 10_000;
-  while (!(await settled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-
-  const counters = await readyCounters(listener.metrics);
+  let composes: ComposeSummary[] = [];
+  let baseline: ComposeSummary | undefined;
+  let failure: string | undefined;
+  const deadLettered = await badMessages(listener, broker);
+  if (deadLettered < 0) failure = `only ${-deadLettered} bad message(s) were dead-lettered`;
   say();
-  say(`trigger-listener counters: ${JSON.stringify(counters)}`);
-  const deadLetterQueue = `${queueOf(listener.config)}.dead-letter`;
-  const dead = group.broker.peek(deadLetterQueue);
-  say(`Dead-letter queue ${deadLetterQueue} holds ${dead.length} message(s), each with its reason:`);
-  for (const d of dead) {
-    say(`  - ${String(d.properties.headers[DEAD_LETTER_HEADERS.reason])}: ${String(d.properties.headers[DEAD_LETTER_HEADERS.detail]).slice(0, 140)}`);
+  say("The pipeline (trigger-listener → composer, real dnf depsolve and ostree commits):");
+  try {
+    ({ baseline, composes } = await runPipelineDemo({ world, bus: listener.bus, watcher, definition, env: options.env, say }));
+  } catch (err) {
+    failure ??= err instanceof Error ? err.message : String(err);
   }
-  const ready = await fetch(`http://127.0.0.1:${listener.httpPort}/ready`);
-  say(`GET /ready → ${ready.status} ${await ready.text()}`);
-
   const result = await group.shutdown("demo finished");
-  say();
-  say(`Shutdown (${result.exitCode === 0 ? "clean" : `exit ${result.exitCode}`}): ${result.steps.slice(0, 6).join(" → ")} ...`);
-  say(`Service logs (JSON, one line per event, message id on each): ${logFile}`);
   logs.end();
+  if (result.exitCode !== 0) failure ??= `shutdown exited ${result.exitCode}`;
 
-  const ok = counters.processed === expected - dead.length && dead.length === DEMO_MESSAGES.filter((m) => m.raw).length;
-  return ok ? EXIT.ok : EXIT.failure;
+  say();
+  say(failure ? `✗ demo failed: ${failure}` : `✓ done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  say(`  OSTree repository ${join(dir, "repo")}; service logs (JSON lines) ${logFile}`);
+  if (options.json) {
+    printJson({ ok: !failure, ...(failure ? { error: failure } : {}), world: world.root, definition, dead_lettered: Math.abs(deadLettered), baseline: baseline ? { repo: baseline.repo, ref: baseline.ref, commit: baseline.commit, os_version: baseline.os_version } : null, composes });
+  }
+  return failure ? EXIT.failure : EXIT.ok;
 }

@@ -2,4 +2,6 @@
 import { runMain } from "@atomic-ci/runtime";
 import { createComposerService } from "./index.js";
 
-await runMain(createComposerService());
+// The entry point hands its environment to the tools the composer drives (PATH for git, dnf, ostree).
+// eslint-disable-next-line no-restricted-properties -- the process entry point is where the environment comes in
+await runMain(createComposerService({ env: process.env }));

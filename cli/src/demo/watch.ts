@@ -1,0 +1,50 @@
+import type { MemoryBroker } from "@atomic-ci/bus";
+
+/** A pipeline message as the demo sees it: the topic without prefix, the body, the headers. */
+export interface Seen {
+  topic: string;
+  body: Record<string, unknown>;
+  headers: Record<string, unknown>;
+}
+
+/**
+ * A queue on the embedded broker bound to every pipeline topic, read by polling: the demo
+ * watches what the services say to each other without being one of them.
+ */
+export class Watcher {
+  readonly seen: Seen[] = [];
+
+  constructor(
+    private readonly broker: MemoryBroker,
+    private readonly queue = "atomic-ci.demo.watch",
+  ) {
+    broker.bind(queue, "amq.topic", "#.pipeline.#");
+  }
+
+  private drain(): void {
+    for (const wire of this.broker.take(this.queue)) {
+      const body = JSON.parse(wire.body.toString("utf8")) as Record<string, unknown>;
+      this.seen.push({ topic: wire.routingKey.replace(/^.*?\.pipeline\./, "pipeline."), body, headers: wire.properties.headers });
+    }
+  }
+
+  /** The first message after position `from` that `match` accepts; rejects after `timeoutMs`. */
+  async next(match: (m: Seen) => boolean, from: number, timeoutMs = 120_000): Promise<Seen> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.drain();
+      const found = this.seen.slice(from).find(match);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s in vain; messages seen: ${this.seen.slice(from).map((s) => s.topic).join(", ") || "none"}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** The compose outcome (complete or error) of the change set the next `change-set.queued` after `from` announces. */
+  async composeOutcome(from: number, timeoutMs?: number): Promise<{ queued: Seen; outcome: Seen }> {
+    const queued = await this.next((m) => m.topic === "pipeline.change-set.queued", from, timeoutMs);
+    const id = queued.body["change_set_id"];
+    const outcome = await this.next((m) => (m.topic === "pipeline.compose.complete" || m.topic === "pipeline.compose.error") && m.body["change_set_id"] === id, from, timeoutMs);
+    return { queued, outcome };
+  }
+}
