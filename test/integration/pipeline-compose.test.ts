@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFixtureWorld, findBuild, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
+import { buildFixtureWorld, findBuild, gitReceive, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
 import { ostreeRevParse, startPipeline, type Pipeline, type Seen } from "./pipeline-support.js";
 
 let world: FixtureWorld;
@@ -98,5 +98,29 @@ describe("a Koji build of a host package through trigger-listener and composer",
     expect(error.body["reason"]).toContain("NetworkManager");
     // Nothing was committed: the ref still points at the ostree update.
     expect(await ostreeRevParse(join(dir, "repo"), world.hostDefinition.ref)).toBe(complete.body["commit"]);
+  });
+});
+
+describe("a push to the host definition repository", () => {
+  it("is a change set with reason definition, composed like any other", async () => {
+    const before = pipeline.seen.length;
+    const { name, commit, branch } = world.hostDefinition;
+    const push = await gitReceive(world, name, commit, { env: { ...process.env, LC_ALL: "C" } });
+    expect(push.body.commit).toMatchObject({ repo: "fedora-atomic", namespace: null, branch });
+    await pipeline.publishFedora(push);
+    const queued = await pipeline.waitFor(topicIs("pipeline.change-set.queued"), 10_000, before);
+    expect(queued.body).toMatchObject({
+      reason: "definition",
+      members: [{ kind: "definition-commit", repo: "fedora-atomic", branch, rev: commit }],
+      definition: { repo: "fedora-atomic", branch, rev: commit },
+    });
+    const id = queued.body["change_set_id"];
+    const done = await pipeline.waitFor((m) => (m.topic === "pipeline.compose.complete" || m.topic === "pipeline.compose.error") && m.body["change_set_id"] === id, 120_000, before);
+    expect(done.topic).toBe("pipeline.compose.complete");
+    // The same push again is the same change: dropped as a duplicate, nothing composed.
+    const again = pipeline.seen.length;
+    await pipeline.publishFedora(push);
+    const ignored = await pipeline.waitFor(topicIs("pipeline.change-set.ignored"), 10_000, again);
+    expect(ignored.body).toMatchObject({ reason_code: "duplicate", change_set_id: id });
   });
 });

@@ -43,7 +43,16 @@ export async function startPipeline(world: FixtureWorld, dir: string): Promise<P
       "trigger-listener": {
         config: {
           env: {},
-          overrides: { http, triggerListener: { hostPackages: world.hostDefinition.resolved, candidateTag: world.koji.candidateTag, branch: world.hostDefinition.branch } },
+          overrides: {
+            http,
+            triggerListener: {
+              hostPackages: world.hostDefinition.resolved,
+              candidateTag: world.koji.candidateTag,
+              branch: world.hostDefinition.branch,
+              // The world's definition repository has no namespace (`fedora-atomic`).
+              definitionRepo: world.hostDefinition.name,
+            },
+          },
         },
       },
       composer: {

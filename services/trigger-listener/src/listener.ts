@@ -5,6 +5,9 @@ import { batchDueAt, step, tick } from "./core/step.js";
 import type { StepResult, TriggerOutput, TriggerPorts, TriggerRules, TriggerState } from "./core/types.js";
 import type { ChangeSetStore } from "./store.js";
 
+/** Saves that may find the document changed by another replica before the listener gives up (the message is then redelivered). */
+export const MAX_SAVE_ATTEMPTS = 20;
+
 export interface ListenerDeps {
   bus: Pick<Bus, "publish">;
   store: ChangeSetStore;
@@ -17,6 +20,12 @@ export interface ListenerDeps {
  * The core's adapter: load state → decide → publish → save, one message at a time (the
  * consumer runs up to `prefetch` handlers at once, and they share one state document), and
  * a timer that closes the batching window.
+ *
+ * The save is a compare-and-set: when another replica saved in between, the listener loads
+ * the new state and decides again. Outputs already published in an earlier attempt (the same
+ * change set id, the same ignore) are not published again; a change set the new decision no
+ * longer makes may still have gone out once — the same at-least-once a crash between publish
+ * and save gives, and consumers key on the change set id.
  */
 export class TriggerListener {
   private queue: Promise<unknown> = Promise.resolve();
@@ -31,11 +40,8 @@ export class TriggerListener {
   }
 
   handle(message: BusMessage, context: HandlerContext): Promise<void> {
-    return this.serial(async () => {
-      const state = await this.deps.store.load();
-      const input = { id: message.id, topic: message.topic, schema: message.schema, body: message.body };
-      await this.apply(step(state, input, this.deps.rules, this.deps.ports), context.log, context);
-    });
+    const input = { id: message.id, topic: message.topic, schema: message.schema, body: message.body };
+    return this.serial(() => this.transact((state) => step(state, input, this.deps.rules, this.deps.ports), context.log, context));
   }
 
   stop(): void {
@@ -44,16 +50,33 @@ export class TriggerListener {
     this.timer = undefined;
   }
 
-  private async onTime(): Promise<void> {
-    const state = await this.deps.store.load();
-    await this.apply(tick(state, this.deps.rules, this.deps.ports), this.deps.logger);
+  private onTime(): Promise<void> {
+    return this.transact((state) => tick(state, this.deps.rules, this.deps.ports), this.deps.logger);
   }
 
-  /** Publish before saving: if publishing fails the message is redelivered and decided again. */
-  private async apply(result: StepResult, log: Logger, context?: HandlerContext): Promise<void> {
-    for (const output of result.outputs) await this.publish(output, log, context);
-    await this.deps.store.save(result.state);
-    this.schedule(result.state);
+  /**
+   * Load, decide, publish, then save if nobody saved meanwhile; else again on the new state.
+   * Publish before saving: if publishing fails the message is redelivered and decided again.
+   */
+  private async transact(decide: (state: TriggerState) => StepResult, log: Logger, context?: HandlerContext): Promise<void> {
+    const published = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      const { state, version } = await this.deps.store.load();
+      const result = decide(state);
+      for (const output of result.outputs) {
+        const key = outputKey(output);
+        if (key !== undefined && published.has(key)) continue;
+        await this.publish(output, log, context);
+        if (key !== undefined) published.add(key);
+      }
+      // Nothing changed (an ignored message, a timer with nothing due): no write, no conflict with other replicas.
+      if (JSON.stringify(result.state) === JSON.stringify(state) || (await this.deps.store.save(result.state, version))) {
+        this.schedule(result.state);
+        return;
+      }
+      if (attempt >= MAX_SAVE_ATTEMPTS) throw new Error(`the change set state changed under every one of ${MAX_SAVE_ATTEMPTS} attempts to save it`);
+      log.debug({ attempt, version }, "the change set state was saved by another replica meanwhile; deciding again");
+    }
   }
 
   private async publish(output: TriggerOutput, log: Logger, context?: HandlerContext): Promise<void> {
@@ -102,5 +125,17 @@ export class TriggerListener {
     const run = this.queue.then(work, work);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** What makes two outputs the same publish: a change set by its id, an ignore by its reason. */
+function outputKey(output: TriggerOutput): string | undefined {
+  switch (output.type) {
+    case "queued":
+      return `queued:${output.body.change_set_id}`;
+    case "ignored":
+      return `ignored:${output.body.reason_code}:${output.body.reason}`;
+    case "held":
+      return undefined;
   }
 }

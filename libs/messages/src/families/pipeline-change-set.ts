@@ -28,7 +28,7 @@ export const ChangeSetQueued = z.looseObject({
   members: z.array(ChangeSetMember).min(1).describe("The changes built and tested together, sorted by identity"),
   definition: z
     .looseObject({
-      repo: nonEmptyString.describe("Host definition repository (namespace/name)"),
+      repo: nonEmptyString.describe("Host definition repository (name, or namespace/name)"),
       branch: nonEmptyString,
       rev: z.string().regex(/^[0-9a-f]{40}$/).optional().describe("Definition commit to compose; absent: the branch head"),
     })

@@ -30,6 +30,8 @@ const source = {
 
 /** `namespace/name` of a dist-git (or other git forge) repository, e.g. `rpms/bash`. */
 const RepoPath = z.string().regex(/^[^/\s]+\/[^/\s]+$/, "must be namespace/name");
+/** A repository that may have no namespace (a host definition repository such as `fedora-atomic`): `name` or `namespace/name`. */
+const AnyRepoPath = z.string().regex(/^[^/\s]+(\/[^/\s]+)?$/, "must be name or namespace/name");
 const GitRev = z.string().regex(/^[0-9a-f]{40}$/, "must be a full 40-hex git commit id");
 
 export const ChangeSetBuildMember = z.looseObject({
@@ -53,7 +55,7 @@ export const ChangeSetCommitMember = z.looseObject({
 
 export const ChangeSetDefinitionMember = z.looseObject({
   kind: z.literal("definition-commit"),
-  repo: RepoPath.describe("The host definition repository"),
+  repo: AnyRepoPath.describe("The host definition repository (name, or namespace/name)"),
   branch: nonEmptyString,
   rev: GitRev,
   ...source,
@@ -63,7 +65,7 @@ export const ChangeSetPullRequestMember = z.looseObject({
   kind: z.literal("pull-request"),
   /** Absent for a pull request on the definition repository. */
   package: nonEmptyString.optional(),
-  repo: RepoPath.describe("Target repository of the pull request"),
+  repo: AnyRepoPath.describe("Target repository of the pull request (a definition repository may have no namespace)"),
   branch: nonEmptyString.describe("Target branch"),
   pr_url: z.url().describe("The pull request's page, e.g. https://src.fedoraproject.org/rpms/bash/pull-request/7"),
   rev: GitRev.describe("Head commit of the pull request"),

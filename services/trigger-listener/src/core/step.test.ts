@@ -120,6 +120,23 @@ describe("dist-git pushes", () => {
     expect(cs?.reason).toBe("definition");
     expect(cs?.definition).toEqual({ repo: "atomic/host-definition", branch: "f41", rev: REV_A });
   });
+
+  /** A push to a repository without a namespace (the git hook sends `namespace: null`). */
+  const bare = (repo: string, rev: string, branch = "f41") =>
+    fixtureInput("git.receive.json", (b) => Object.assign(b["commit"] as object, { repo, rev, namespace: null, branch, path: `/srv/git/${repo}.git`, stats: { files: { "fedora-atomic-host.yaml": { lines: 1 } }, total: {} } }), `bare-${repo}`);
+
+  it("a definition repo without a namespace: its pushes on the branch are definition changes; a package of that name or another branch is not", () => {
+    const rules = { definitionRepo: "fedora-atomic" };
+    const [cs] = queued(feed([bare("fedora-atomic", REV_A)], { host: ["fedora-atomic"], rules }));
+    expect(cs?.reason).toBe("definition");
+    expect(cs?.members).toMatchObject([{ kind: "definition-commit", repo: "fedora-atomic", branch: "f41", rev: REV_A }]);
+    expect(cs?.definition).toEqual({ repo: "fedora-atomic", branch: "f41", rev: REV_A });
+    expect(ignoredCodes(feed([bare("fedora-atomic", REV_A, "f40")], { host: [], rules }))).toEqual(["other-branch"]);
+    // rpms/fedora-atomic is a package's dist-git, not the definition (and not a host package here).
+    expect(ignoredCodes(feed([push("fedora-atomic", REV_A)], { host: [], rules }))).toEqual(["not-in-host"]);
+    // With the default namespaced name, the bare repository is some other repository.
+    expect(ignoredCodes(feed([bare("host-definition", REV_A)], { host: [] }))).toEqual(["other-repo"]);
+  });
 });
 
 describe("Depends-On", () => {

@@ -6,7 +6,7 @@ export interface TriggerRules {
   candidateTag: string;
   /** dist-git branch (and Bodhi release) the host follows, e.g. `f41`. */
   branch: string;
-  /** Host definition repository as `namespace/name`. */
+  /** Host definition repository as `namespace/name`, or `name` for one without a namespace. */
   definitionRepo: string;
   /** 0: every change set goes out at once; else changes that arrive within this many ms go out together. */
   batchWindowMs: number;
