@@ -5,12 +5,15 @@ import { publishCommand } from "./commands/publish.js";
 import { tailCommand } from "./commands/tail.js";
 import { serveCommand } from "./commands/serve.js";
 import { pinCommand, unpinCommand } from "./commands/pin.js";
+import { waiveCommand } from "./commands/waive.js";
 import { EXIT, UsageError } from "./errors.js";
 
 /** Environment the CLI reads, in one place. */
 const AMQP_URL = process.env["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
 /** The host definition repository `pin`/`unpin` edit when --definition is not given. */
 const DEFINITION = process.env["ATOMIC_CI_DEFINITION"];
+/** The gatekeeper `waive` talks to when --url is not given. */
+const GATEKEEPER_URL = process.env["ATOMIC_CI_GATEKEEPER_URL"];
 /** Handed to the tools the CLI and the in-process services run (git, dnf, ostree need PATH). */
 const TOOL_ENV = process.env;
 
@@ -111,6 +114,24 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--json", "print the result as JSON")
     .action(async (name: string, opts: { reason?: string; definition?: string; author?: string; json?: boolean }) => {
       setExit(await unpinCommand(name, opts.reason, { ...opts, ...definitionOf(opts), env: TOOL_ENV }));
+    });
+
+  program
+    .command("waive")
+    .description("waive (or with --revoke unwaive) a test result through the gatekeeper's WaiverDB API; prints the stored waiver (exit 0 stored, 1 failed, 2 bad arguments)")
+    .requiredOption("--subject-type <type>", "koji_build, compose, bodhi_update, ...")
+    .requiredOption("--subject <id>", "the subject identifier: NVR, compose id or OSTree commit, update alias")
+    .requiredOption("--testcase <name>", "test case name, e.g. fedora-ci.koji-build.tier0.functional")
+    .requiredOption("--product-version <pv>", "product version, e.g. fedora-41")
+    .requiredOption("--comment <text>", "why")
+    .option("--scenario <scenario>", "only results of this scenario")
+    .option("--revoke", "record waived=false, revoking earlier waivers")
+    .option("--username <name>", "who waives (default: the current user)")
+    .option("--url <url>", "gatekeeper base URL (default $ATOMIC_CI_GATEKEEPER_URL)")
+    .option("--json", "print the stored waiver as JSON")
+    .action(async (opts: { subjectType: string; subject: string; testcase: string; productVersion: string; comment: string; scenario?: string; revoke?: boolean; username?: string; url?: string; json?: boolean }) => {
+      const url = opts.url ?? GATEKEEPER_URL;
+      setExit(await waiveCommand({ ...opts, ...(url === undefined ? {} : { url }) }));
     });
 
   program

@@ -2,4 +2,6 @@
 import { runMain } from "@atomic-ci/runtime";
 import { createGatekeeperService } from "./index.js";
 
-await runMain(createGatekeeperService());
+// The entry point hands its environment to git (PATH), which reads gating.yaml from dist-git.
+// eslint-disable-next-line no-restricted-properties -- the process entry point is where the environment comes in
+await runMain(createGatekeeperService({ env: process.env }));

@@ -6,9 +6,9 @@ export const CONFIG_PATH_ENV = "ATOMIC_CI_CONFIG";
 /**
  * `ATOMIC_CI_` variables that are not config keys, so not "unknown keys": the config file
  * path, the test suite's variables, and the tooling's (bootstrap's Python, the fixtures dir).
- * The CLI's own `ATOMIC_CI_DEFINITION` (pin/unpin) is not a service key either.
+ * The CLI's own `ATOMIC_CI_DEFINITION` (pin/unpin) and `ATOMIC_CI_GATEKEEPER_URL` (waive) are not service keys either.
  */
-export const NON_CONFIG_ENV: readonly RegExp[] = [/^ATOMIC_CI_CONFIG$/, /^ATOMIC_CI_TEST_/, /^ATOMIC_CI_SHARED_DIR$/, /^ATOMIC_CI_PYTHON$/, /^ATOMIC_CI_DEFINITION$/];
+export const NON_CONFIG_ENV: readonly RegExp[] = [/^ATOMIC_CI_CONFIG$/, /^ATOMIC_CI_TEST_/, /^ATOMIC_CI_SHARED_DIR$/, /^ATOMIC_CI_PYTHON$/, /^ATOMIC_CI_DEFINITION$/, /^ATOMIC_CI_GATEKEEPER_URL$/];
 
 /**
  * Well-known variables other tools already use. They fill the same keys as their

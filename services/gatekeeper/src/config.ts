@@ -1,0 +1,41 @@
+import { commonConfigSchema } from "@atomic-ci/runtime";
+import { z } from "zod";
+
+const contextName = z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a decision context name (letters, digits, ._-)");
+
+/** The `gatekeeper` section: where policies and dist-git are, what to decide, where the API listens. */
+export const gatekeeperConfigSchema = commonConfigSchema.extend({
+  gatekeeper: z
+    .strictObject({
+      policies: z
+        .strictObject({
+          dir: z.string().min(1).optional().describe("Directory of `*.yaml` policy files (wins over `repo`)"),
+          repo: z.string().min(1).optional().describe("Host definition git repository whose `policies/*.yaml` are read at `branch`"),
+          branch: z.string().min(1).default("f41").describe("Branch of the definition repository the policies are read from"),
+        })
+        .prefault({}),
+      distGit: z
+        .strictObject({
+          baseDir: z.string().min(1).optional().describe("dist-git base directory: `<baseDir>/rpms/<name>` git repositories, read for `!RemoteRule` gating.yaml"),
+          branch: z.string().min(1).default("f41").describe("Branch searched for a build's commit when its results name none"),
+        })
+        .prefault({}),
+      productVersion: z.string().min(1).default("fedora-41").describe("Product version of every decision the service makes"),
+      contexts: z
+        .strictObject({
+          package: contextName.default("bodhi_update_push_testing").describe("Decision context of the package gate (koji_build subjects)"),
+          compose: contextName.default("atomic_ci_compose_gate").describe("Decision context of the compose gate (compose subjects)"),
+        })
+        .prefault({}),
+      api: z
+        .strictObject({
+          host: z.string().min(1).default("0.0.0.0").describe("Address of the Greenwave/WaiverDB-compatible API"),
+          port: z.int().min(0).max(65_535).default(8081).describe("Port of that API; 0 picks a free one"),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export type GatekeeperConfig = z.output<typeof gatekeeperConfigSchema>;
+export type GatekeeperSection = GatekeeperConfig["gatekeeper"];

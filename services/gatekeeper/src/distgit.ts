@@ -1,0 +1,93 @@
+// The `!RemoteRule` port: a koji_build's gating.yaml, read with git from its dist-git
+// repository (`<baseDir>/rpms/<name>`) at the commit the build was made from.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { RemoteGatingYaml, Subject } from "@atomic-ci/gating";
+import { nvrPackageName } from "@atomic-ci/messages";
+import { gitLog, gitShowFile, isToolError, type ToolContext } from "@atomic-ci/tools";
+
+export const GATING_YAML = "gating.yaml";
+
+/** `name-version-release` → its version and release. */
+export function splitNvr(nvr: string): { name: string; version: string; release: string } | undefined {
+  const match = /^(.+)-([^-]+)-([^-]+)$/.exec(nvr);
+  return match?.[1] && match[2] && match[3] ? { name: match[1], version: match[2], release: match[3] } : undefined;
+}
+
+/** Does this spec text build `version-release`? `%{?dist}` is expanded with the NVR's own dist tag (`.fc41`). */
+export function specBuilds(spec: string, version: string, release: string): boolean {
+  const specVersion = /^Version:\s*(\S+)\s*$/m.exec(spec)?.[1];
+  const specRelease = /^Release:\s*(\S+)\s*$/m.exec(spec)?.[1];
+  if (specVersion === undefined || specRelease === undefined) return false;
+  const dist = /\.(?:fc|el|eln)\d*[^.]*$/.exec(release)?.[0] ?? "";
+  const expanded = specRelease.replace(/%\{\??dist\}|%dist\b/g, dist);
+  return specVersion === version && expanded === release;
+}
+
+export interface DistGitOptions {
+  baseDir: string | undefined;
+  /** Branch searched when no result names the build's commit. */
+  branch: string;
+  tools: ToolContext;
+  /** The commit a result named for the build (`data.dist_git_commit` / `data.source`). */
+  commitHint(nvr: string): string | undefined;
+}
+
+/** Not there at that commit: git says so on stderr (any other failure is a fetch error). */
+function isMissingPath(err: unknown): boolean {
+  return isToolError(err) && err.code === "TOOL_FAILED" && /does not exist|exists on disk, but not in/.test(err.stderr);
+}
+
+export class DistGit {
+  private readonly commits = new Map<string, string>();
+
+  constructor(private readonly options: DistGitOptions) {}
+
+  /** The DecisionPorts.remoteGatingYaml of the gatekeeper. */
+  async gatingYaml(subject: Subject): Promise<RemoteGatingYaml> {
+    if (subject.type !== "koji_build") return { found: false };
+    const { baseDir } = this.options;
+    if (!baseDir) return { error: "gatekeeper.distGit.baseDir is not configured" };
+    const name = nvrPackageName(subject.identifier);
+    const repo = join(baseDir, "rpms", name);
+    if (!existsSync(repo)) return { error: `no dist-git repository rpms/${name}` };
+    let commit: string | undefined;
+    try {
+      commit = await this.commitOf(repo, subject.identifier);
+    } catch (err) {
+      return { error: `cannot read the history of rpms/${name}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (!commit) return { error: `no commit on ${this.options.branch} of rpms/${name} builds ${subject.identifier}` };
+    try {
+      const text = await gitShowFile(repo, commit, GATING_YAML, this.options.tools);
+      return { found: true, text, source: `rpms/${name}.git@${commit}:${GATING_YAML}` };
+    } catch (err) {
+      if (isMissingPath(err)) return { found: false };
+      return { error: `git show ${commit}:${GATING_YAML} in rpms/${name} failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  /** The build's commit: named by a result, else the newest commit on the branch whose spec builds that version-release. */
+  private async commitOf(repo: string, nvr: string): Promise<string | undefined> {
+    const hinted = this.options.commitHint(nvr);
+    if (hinted) return hinted;
+    const cached = this.commits.get(nvr);
+    if (cached) return cached;
+    const parts = splitNvr(nvr);
+    if (!parts) return undefined;
+    for (const entry of await gitLog(repo, { ...this.options.tools, rev: this.options.branch })) {
+      let spec: string;
+      try {
+        spec = await gitShowFile(repo, entry.commit, `${parts.name}.spec`, this.options.tools);
+      } catch (err) {
+        if (isMissingPath(err)) continue;
+        throw err;
+      }
+      if (specBuilds(spec, parts.version, parts.release)) {
+        this.commits.set(nvr, entry.commit);
+        return entry.commit;
+      }
+    }
+    return undefined;
+  }
+}
