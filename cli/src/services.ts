@@ -14,8 +14,8 @@ export const SERVICES: Readonly<Record<string, (env: ProcessEnv) => ServiceDefin
   "trigger-listener": () => createTriggerListenerService(),
   composer: (env) => createComposerService({ env }),
   "image-builder": () => createImageBuilderService(),
-  "test-runner": () => createTestRunnerService(),
-  gatekeeper: () => createGatekeeperService(),
+  "test-runner": (env) => createTestRunnerService({ env }),
+  gatekeeper: (env) => createGatekeeperService({ env }),
   publisher: () => createPublisherService(),
 };
 

@@ -11,3 +11,4 @@ export { bwrapArgs, SANDBOX_ARTIFACTS, SANDBOX_TEST_DIR } from "./run/sandbox.js
 export { parseChecks, verdict, type Check } from "./run/verdict.js";
 export type { Attempt, Outcome } from "./run/attempt.js";
 export { DEFAULT_ERROR_RETRIES, DEFAULT_MAX_OUTPUT_BYTES, runTest, type RunTestOptions, type TestRun } from "./run/runner.js";
+export * from "./results/index.js";

@@ -1,0 +1,47 @@
+import { commonConfigSchema } from "@atomic-ci/runtime";
+import { z } from "zod";
+
+const baseUrl = z.url().describe("must be an http(s) URL");
+
+/** The `testRunner` section: where tests run, where their logs are served, how results are named. */
+export const testRunnerConfigSchema = commonConfigSchema.extend({
+  testRunner: z
+    .strictObject({
+      workDir: z.string().min(1).default(".cache/test-runner/work").describe("Scratch space: tree checkouts (trees/) and test runs with their artifacts (runs/)"),
+      errorRetries: z.int().min(0).max(10).default(2).describe("Automatic retries of a test that ended in an error (the runner's failure)"),
+      namespace: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "must be dot-separated words").default("atomic-ci").describe("First part of every test case name"),
+      basearch: z.string().regex(/^[a-z0-9_]+$/).default("x86_64").describe("Architecture of the composes tested"),
+      dashboardUrl: baseUrl.default("http://localhost:8081/").describe("Base of the Fedora CI `run.url` of each test"),
+      artifactsUrl: baseUrl.default("http://localhost:8081/artifacts/").describe("Base URL under which workDir/runs is served (logs: `run.log`, `output_urls`)"),
+      definition: z
+        .strictObject({
+          repo: z.string().min(1).optional().describe("Host definition git repository (a local path); no host tests without it"),
+          branch: z.string().min(1).default("f41").describe("Branch whose head is tested when the change set named no definition commit"),
+          name: z.string().regex(/^[A-Za-z0-9_-]+$/).default("host").describe("Second part of the host tests' test case names"),
+        })
+        .prefault({}),
+      distGit: z
+        .strictObject({
+          dir: z.string().min(1).optional().describe("Directory holding one dist-git repository per source package (`<dir>/<name>`); no package tests without it"),
+        })
+        .prefault({}),
+      contact: z
+        .strictObject({
+          name: z.string().min(1).default("atomic-ci test-runner"),
+          team: z.string().min(1).default("Atomic Host"),
+          docs: baseUrl.default("https://atomic-ci.invalid/docs/tests.md"),
+          email: z.string().regex(/^[^@\s]+@[^@\s]+$/).default("atomic-ci@atomic-ci.invalid"),
+        })
+        .prefault({}),
+      api: z
+        .strictObject({
+          host: z.string().min(1).default("0.0.0.0").describe("Address of the ResultsDB-style results API"),
+          port: z.int().min(0).max(65_535).default(8082).describe("Port of the results API (8081 is the gatekeeper's); 0 picks a free one"),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export type TestRunnerConfig = z.output<typeof testRunnerConfigSchema>;
+export type TestRunnerSection = TestRunnerConfig["testRunner"];

@@ -1,0 +1,121 @@
+// Pure parts of the test-runner: test case names, Fedora CI message bodies and ResultsDB
+// results for one test on one compose (unit-tested).
+import type { CiTestResult, ComposeComplete, ResultsdbOutcome } from "@atomic-ci/messages";
+import type { NewResult, TestCase, TestRun } from "@atomic-ci/testing";
+
+/** The Fedora CI message spec version the bodies follow. */
+export const CI_SPEC_VERSION = "1.1.14";
+export const CI_CATEGORY = "functional";
+
+/** One test planned on one compose: where it comes from and what it is called. */
+export interface PlannedTest {
+  test: TestCase;
+  /** The git repository holding `test.commit`. */
+  gitDir: string;
+  /** Source package, or the definition's name for host tests. */
+  component: string;
+  /** The package build's NVR; absent for host tests. */
+  nvr?: string;
+  /** `<namespace>.<component>` */
+  namespace: string;
+  /** Distinct within the component: the test's name, made a single word. */
+  type: string;
+}
+
+export function testcaseOf(planned: Pick<PlannedTest, "namespace" | "type">): string {
+  return `${planned.namespace}.${planned.type}.${CI_CATEGORY}`;
+}
+
+/** A word for a test case name part: anything but letters, digits, `_` and `-` becomes `-`. */
+export function slug(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "") || "test";
+}
+
+/**
+ * Test case types for a component's tests: the test's own name (STI: the key under `tests:`,
+ * tmt: the node, `/tests/smoke` → `tests-smoke`); when two tests of the component would share
+ * it (two STI files, or one tmt test in two plans), the whole id after the component instead.
+ */
+export function testTypes(tests: readonly TestCase[]): Map<TestCase, string> {
+  const short = (t: TestCase) => slug(t.name);
+  const counts = new Map<string, number>();
+  for (const t of tests) counts.set(short(t), (counts.get(short(t)) ?? 0) + 1);
+  return new Map(tests.map((t) => [t, (counts.get(short(t)) ?? 0) > 1 ? slug(t.id.slice(t.id.indexOf("/") + 1)) : short(t)]));
+}
+
+export interface RunLinks {
+  /** Fedora CI `run.url`. */
+  url: string;
+  /** Fedora CI `run.log`: the output log (of the counting attempt, once there is one). */
+  log: string;
+}
+
+export interface CiContext {
+  compose: Pick<ComposeComplete, "compose_id" | "commit" | "os_version" | "change_set_id">;
+  contact: { name: string; team: string; docs: string; email: string };
+  basearch: string;
+  now: Date;
+}
+
+function ciCommon(planned: PlannedTest, links: RunLinks, ctx: CiContext) {
+  return {
+    contact: { ...ctx.contact },
+    run: { url: links.url, log: links.log },
+    artifact: { type: "productmd-compose" as const, id: ctx.compose.compose_id, compose_type: "ci" },
+    pipeline: { id: `${ctx.compose.compose_id}.${planned.namespace}.${planned.type}`, name: "atomic-ci test-runner" },
+    test: { category: CI_CATEGORY, namespace: planned.namespace, type: planned.type, scenario: `${ctx.basearch}.bwrap` },
+    generated_at: ctx.now.toISOString(),
+    version: CI_SPEC_VERSION,
+  };
+}
+
+/** `ci.productmd-compose.test.queued` / `.running`. */
+export function queuedBody(planned: PlannedTest, links: RunLinks, ctx: CiContext) {
+  return ciCommon(planned, links, ctx);
+}
+
+export function completeBody(planned: PlannedTest, run: TestRun, links: RunLinks & { outputUrls: string[] }, ctx: CiContext) {
+  const common = ciCommon(planned, links, ctx);
+  const result: CiTestResult = run.outcome === "passed" ? "passed" : "failed";
+  return {
+    ...common,
+    test: { ...common.test, result, runtime: Math.round(run.runtimeMs) / 1000, output_urls: links.outputUrls, ...(run.reason ? { output: run.reason } : {}), label: run.passedOnRerun ? ["passed-on-rerun"] : [] },
+    system: [{ os: `fedora-atomic-host-${ctx.compose.os_version}`, provider: "bwrap", architecture: ctx.basearch }],
+  };
+}
+
+export function errorBody(planned: PlannedTest, reason: string, links: RunLinks, ctx: CiContext) {
+  return { ...ciCommon(planned, links, ctx), error: { reason: reason.trim() || "(no reason given)" } };
+}
+
+export function outcomeOf(run: Pick<TestRun, "outcome">): ResultsdbOutcome {
+  return run.outcome === "passed" ? "PASSED" : run.outcome === "failed" ? "FAILED" : "ERROR";
+}
+
+/**
+ * A ResultsDB result of a test on a compose: `item` is the OSTree commit (what was tested,
+ * the same for every change set that composed to it), `type` `compose`.
+ */
+export function resultOf(
+  planned: PlannedTest,
+  outcome: ResultsdbOutcome,
+  ctx: CiContext,
+  extra: { note?: string; refUrl?: string; passedOnRerun?: boolean } = {},
+): NewResult {
+  const data: Record<string, string[]> = {
+    item: [ctx.compose.commit],
+    type: ["compose"],
+    compose_id: [ctx.compose.compose_id],
+    change_set_id: [ctx.compose.change_set_id],
+    arch: [ctx.basearch],
+    scenario: [`${ctx.basearch}.bwrap`],
+    component: [planned.component],
+    test_id: [planned.test.id],
+    test_commit: [planned.test.commit],
+  };
+  if (planned.nvr) data["nvr"] = [planned.nvr];
+  if (extra.passedOnRerun !== undefined) data["passed_on_rerun"] = [String(extra.passedOnRerun)];
+  const result: NewResult = { outcome, testcase: { name: testcaseOf(planned), ref_url: ctx.contact.docs }, data, note: extra.note ?? "" };
+  if (extra.refUrl) result.ref_url = extra.refUrl;
+  return result;
+}

@@ -1,0 +1,216 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Outcomes, type HandlerContext } from "@atomic-ci/bus";
+import {
+  ComposeComplete,
+  defaultRegistry,
+  ProductmdComposeTestCompleteMessage,
+  ProductmdComposeTestErrorMessage,
+  ProductmdComposeTestQueuedMessage,
+  ResultsdbResult,
+  testCaseName,
+  validateBody,
+} from "@atomic-ci/messages";
+import { MemoryResultsStore, type TestCase, type TestRun } from "@atomic-ci/testing";
+import { gitAdd, gitCommit, gitInit, type ToolContext } from "@atomic-ci/tools";
+import { testRunnerConfigSchema } from "./config.js";
+import { completeBody, errorBody, queuedBody, resultOf, slug, testTypes, type CiContext, type PlannedTest } from "./messages.js";
+import { buildCommit, changedBuilds, releaseMatches, splitNevra } from "./resolve.js";
+import { TestRunner } from "./runner.js";
+
+const tools: ToolContext = { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" } };
+const COMMIT = "c".repeat(64);
+const author = { name: "T", email: "t@example.invalid", date: new Date("2024-01-01T00:00:00Z") };
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "test-runner-unit-"));
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+async function repo(path: string, versions: Record<string, string>[]): Promise<string[]> {
+  await gitInit(path, { ...tools, branch: "f41" });
+  const commits: string[] = [];
+  for (const [i, files] of versions.entries()) {
+    for (const [file, content] of Object.entries(files)) {
+      await mkdir(dirname(join(path, file)), { recursive: true });
+      await writeFile(join(path, file), content);
+    }
+    await gitAdd(path, tools);
+    commits.push(await gitCommit(path, { ...tools, author: { ...author, date: new Date(author.date.getTime() + i * 1000) }, message: `v${i}\n` }));
+  }
+  return commits;
+}
+
+const spec = (version: string, release = "1%{?dist}") => `Name: foo\nVersion:        ${version}\nRelease:        ${release}\nSummary: x\n`;
+const sti = (name: string) => `- hosts: localhost\n  tags: [atomic]\n  roles:\n    - role: standard-test-basic\n      tests:\n        - ${name}:\n            dir: .\n            run: ./smoke.sh\n`;
+
+function test(id: string, name: string): TestCase {
+  return { id, package: "foo", source: "sti", name, dir: ".", command: [], requires: [], timeoutMs: 1000, allowedReruns: 0, environment: {}, commit: "0".repeat(40), file: "tests/tests.yml" };
+}
+
+function composeBody(overrides: Partial<ComposeComplete> = {}): ComposeComplete {
+  return ComposeComplete.parse({
+    change_set_id: "cs-0123456789abcdef",
+    compose_id: "ci-cs-0123456789abcdef",
+    version: "1.0.0",
+    generated_at: "2025-01-01T00:00:00Z",
+    ref: "fedora/41/x86_64/atomic-host",
+    commit: COMMIT,
+    parent: null,
+    os_version: "41.20250101.dev.1",
+    input_hash: "d".repeat(64),
+    repo: { location: join(dir, "ostree") },
+    lockfile: { location: "x.lock.json", sha256: "e".repeat(64) },
+    pkgdiff: { added: [], removed: [], upgraded: [{ from: "foo-1.0-1.fc41.x86_64", to: "foo-2.0-1.fc41.x86_64" }, { from: "foo-libs-1.0-1.fc41.x86_64", to: "foo-libs-2.0-1.fc41.x86_64" }], downgraded: [] },
+    reused: false,
+    timestamp: "2025-01-01T00:00:00Z",
+    ...overrides,
+  });
+}
+
+const planned: PlannedTest = { test: test("foo/sti/tests/tests.yml/simple", "simple"), gitDir: "/nowhere", component: "foo", nvr: "foo-2.0-1.fc41", namespace: "atomic-ci.foo", type: "simple" };
+const ciCtx: CiContext = {
+  compose: { compose_id: "ci-cs-0123456789abcdef", commit: COMMIT, os_version: "41.1", change_set_id: "cs-0123456789abcdef" },
+  contact: { name: "atomic-ci test-runner", team: "Atomic Host", docs: "https://example.invalid/docs", email: "ci@example.invalid" },
+  basearch: "x86_64",
+  now: new Date("2025-01-01T00:00:00Z"),
+};
+const links = { url: "https://ci.example.invalid/runs/1", log: "https://ci.example.invalid/artifacts/1/output.log" };
+
+describe("naming and message bodies", () => {
+  it("names test cases <namespace>.<type>.functional with a distinct type per test", () => {
+    expect(slug("/tests/smoke")).toBe("tests-smoke");
+    const a = test("foo/sti/tests/tests.yml/simple", "simple");
+    const b = test("foo/sti/tests/tests-extra.yml/simple", "simple");
+    const c = test("foo/tmt/plans/all/tests/smoke", "/tests/smoke");
+    expect([...testTypes([a, b, c]).values()]).toEqual(["sti-tests-tests-yml-simple", "sti-tests-tests-extra-yml-simple", "tests-smoke"]);
+    expect(testCaseName(queuedBody(planned, links, ciCtx))).toBe("atomic-ci.foo.simple.functional");
+  });
+
+  it("makes Fedora CI productmd-compose bodies the schemas accept", () => {
+    const run: TestRun = { testId: planned.test.id, outcome: "failed", reason: "FAIL foo/x", runtimeMs: 1234, artifactsDir: "/a", logPath: "/a/output.log", attempts: [], passedOnRerun: false };
+    expect(validateBody(ProductmdComposeTestQueuedMessage, queuedBody(planned, links, ciCtx))).toMatchObject({ ok: true });
+    const complete = validateBody(ProductmdComposeTestCompleteMessage, completeBody(planned, run, { ...links, outputUrls: [links.log] }, ciCtx));
+    expect(complete).toMatchObject({ ok: true, value: { test: { result: "failed", runtime: 1.234, output: "FAIL foo/x" }, artifact: { type: "productmd-compose", id: "ci-cs-0123456789abcdef", compose_type: "ci" } } });
+    expect(validateBody(ProductmdComposeTestErrorMessage, errorBody(planned, "bwrap missing", links, ciCtx))).toMatchObject({ ok: true, value: { error: { reason: "bwrap missing" } } });
+    const result = resultOf(planned, "PASSED", ciCtx, { passedOnRerun: true });
+    expect(ResultsdbResult.safeParse({ ...result, id: 1, submit_time: "2025-01-01T00:00:00Z" }).success).toBe(true);
+    expect(result.data).toMatchObject({ item: [COMMIT], type: ["compose"], nvr: ["foo-2.0-1.fc41"], passed_on_rerun: ["true"] });
+  });
+});
+
+describe("which builds a compose changed, and their dist-git commits", () => {
+  it("splits NEVRAs and NVRs, and matches a spec's release with the dist tag", () => {
+    expect(splitNevra("ostree-libs-2024.9-1.fc41.x86_64", true)).toEqual({ name: "ostree-libs", version: "2024.9", release: "1.fc41" });
+    expect(splitNevra("shadow-utils-2:4.15-1.fc41", false)).toEqual({ name: "shadow-utils", version: "4.15", release: "1.fc41" });
+    expect(releaseMatches("1%{?dist}", "1.fc41")).toBe(true);
+    expect(releaseMatches("10%{?dist}", "1.fc41")).toBe(false);
+    expect(releaseMatches("%{rel}%{?dist}", "1.fc41")).toBe(false);
+  });
+
+  it("takes the change set's build members, else the diff's packages that have a dist-git repository", async () => {
+    const distGit = join(dir, "rpms-a");
+    await mkdir(join(distGit, "foo"), { recursive: true });
+    const diff = composeBody().pkgdiff;
+    expect(changedBuilds(diff, undefined, distGit)).toEqual([{ name: "foo", version: "2.0", release: "1.fc41", nvr: "foo-2.0-1.fc41" }]);
+    const members = [{ kind: "build" as const, package: "bar", nvr: "bar-3-2.fc41", source_message_id: "m", source_topic: "t" }];
+    expect(changedBuilds(diff, { members }, distGit)).toEqual([{ name: "bar", version: "3", release: "2.fc41", nvr: "bar-3-2.fc41" }]);
+  });
+
+  it("finds the newest commit whose spec has the build's version and release", async () => {
+    const path = join(dir, "rpms-b", "foo");
+    const commits = await repo(path, [{ "foo.spec": spec("1.0") }, { "foo.spec": spec("2.0") }, { "README": "docs only\n" }, { "foo.spec": spec("2.0", "2%{?dist}") }]);
+    expect(await buildCommit(path, { name: "foo", version: "1.0", release: "1.fc41" }, tools)).toBe(commits[0]);
+    expect(await buildCommit(path, { name: "foo", version: "2.0", release: "1.fc41" }, tools)).toBe(commits[2]);
+    expect(await buildCommit(path, { name: "foo", version: "2.0", release: "2.fc41" }, tools)).toBe(commits[3]);
+    expect(await buildCommit(path, { name: "foo", version: "3.0", release: "1.fc41" }, tools)).toBeUndefined();
+  });
+});
+
+describe("TestRunner on a compose (sandbox replaced)", () => {
+  const published: { topic: string; body: Record<string, unknown> }[] = [];
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as HandlerContext["log"];
+  const context = { log, deliveryCount: 1, setChangeSet: () => undefined } as unknown as HandlerContext;
+  let runner: TestRunner;
+  let store: MemoryResultsStore;
+  let runs: string[];
+
+  beforeAll(async () => {
+    const distGit = join(dir, "rpms-c");
+    await repo(join(distGit, "foo"), [{ "foo.spec": spec("2.0"), "tests/tests.yml": sti("simple"), "tests/smoke.sh": "true\n" }]);
+    const definition = join(dir, "definition");
+    await repo(definition, [{ "tests/tests.yml": sti("host-smoke") + sti("broken") }]);
+    store = new MemoryResultsStore();
+    runs = [];
+    const settings = testRunnerConfigSchema.shape.testRunner.parse({ workDir: join(dir, "work"), distGit: { dir: distGit }, definition: { repo: definition } });
+    runner = new TestRunner({
+      bus: { publish: (topic: string, body: unknown) => { published.push({ topic, body: body as Record<string, unknown> }); return Promise.resolve(); } } as never,
+      settings,
+      store,
+      tools,
+      now: () => new Date("2025-01-01T00:00:00Z"),
+      runTest: (t) => {
+        runs.push(t.name);
+        const outcome = t.name === "broken" ? "error" : t.name === "host-smoke" ? "failed" : "passed";
+        const run: TestRun = { testId: t.id, outcome, runtimeMs: 10, artifactsDir: join(dir, "work", "runs", "x", "artifacts"), logPath: join(dir, "work", "runs", "x", "artifacts", "output.log"), attempts: [], passedOnRerun: false };
+        if (outcome !== "passed") run.reason = outcome === "error" ? "ostree checkout failed" : "FAIL host/x";
+        return Promise.resolve(run);
+      },
+    });
+  });
+
+  it("publishes queued, running and complete or error per test, every body valid, and stores final results", async () => {
+    const outcome = await runner.handle({ topic: "org.fedoraproject.prod.pipeline.compose.complete", body: composeBody() } as never, context);
+    expect(outcome).toEqual(Outcomes.ack());
+    expect(runs).toEqual(["simple", "host-smoke", "broken"]);
+    for (const m of published) {
+      const schema = defaultRegistry.forTopic(m.topic);
+      expect(schema, m.topic).toBeDefined();
+      if (schema) expect(validateBody(schema, m.body).ok, m.topic).toBe(true);
+    }
+    const summary = published.map((m) => `${m.topic} ${m.topic.startsWith("resultsdb") ? `${(m.body["testcase"] as { name: string }).name} ${String(m.body["outcome"])}` : testCaseName(m.body as never)}`);
+    expect(summary).toEqual([
+      "ci.productmd-compose.test.queued atomic-ci.foo.simple.functional",
+      "ci.productmd-compose.test.queued atomic-ci.host.host-smoke.functional",
+      "ci.productmd-compose.test.queued atomic-ci.host.broken.functional",
+      "ci.productmd-compose.test.running atomic-ci.foo.simple.functional",
+      "ci.productmd-compose.test.complete atomic-ci.foo.simple.functional",
+      "resultsdb.result.new atomic-ci.foo.simple.functional PASSED",
+      "ci.productmd-compose.test.running atomic-ci.host.host-smoke.functional",
+      "ci.productmd-compose.test.complete atomic-ci.host.host-smoke.functional",
+      "resultsdb.result.new atomic-ci.host.host-smoke.functional FAILED",
+      "ci.productmd-compose.test.running atomic-ci.host.broken.functional",
+      "ci.productmd-compose.test.error atomic-ci.host.broken.functional",
+      "resultsdb.result.new atomic-ci.host.broken.functional ERROR",
+    ]);
+    const complete = published.find((m) => m.topic.endsWith("test.complete"))?.body as { run: { log: string }; test: { output_urls: string[] } };
+    expect(complete.run.log).toBe("http://localhost:8081/artifacts/x/artifacts/output.log");
+    expect(complete.test.output_urls).toEqual([complete.run.log]);
+    const latest = await store.latest({ item: [COMMIT] });
+    expect(latest.map((r) => [r.testcase.name, r.outcome, r.note])).toEqual([
+      ["atomic-ci.host.broken.functional", "ERROR", "ostree checkout failed"],
+      ["atomic-ci.host.host-smoke.functional", "FAILED", "FAIL host/x"],
+      ["atomic-ci.foo.simple.functional", "PASSED", ""],
+    ]);
+    expect((await store.query({ item: [COMMIT], testcases: ["atomic-ci.foo.*"] })).results.map((r) => r.outcome)).toEqual(["PASSED", "RUNNING", "QUEUED"]);
+  });
+
+  it("runs only what is not settled when the same commit comes again (an error is tried again)", async () => {
+    published.length = 0;
+    runs.length = 0;
+    await runner.handle({ topic: "pipeline.compose.complete", body: composeBody({ change_set_id: "cs-1111111111111111", compose_id: "ci-cs-1111111111111111", reused: true }) } as never, context);
+    expect(runs).toEqual(["broken"]);
+  });
+
+  it("reports a build whose dist-git has no matching spec as an error result of the package", async () => {
+    published.length = 0;
+    const other = composeBody({ commit: "f".repeat(64), pkgdiff: { added: ["foo-9.9-1.fc41.x86_64"], removed: [], upgraded: [], downgraded: [] } });
+    await runner.handle({ topic: "pipeline.compose.complete", body: other } as never, context);
+    const error = published.find((m) => m.topic === "ci.productmd-compose.test.error" && JSON.stringify(m.body).includes("atomic-ci.foo"));
+    expect((error?.body["error"] as { reason: string }).reason).toMatch(/no commit of foo's dist-git has the spec of foo-9.9-1.fc41/);
+    expect((await store.latest({ item: ["f".repeat(64)], testcases: ["atomic-ci.foo.*"] })).map((r) => r.outcome)).toEqual(["ERROR"]);
+  });
+});
