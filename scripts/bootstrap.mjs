@@ -63,6 +63,9 @@ const osTools = [
   { what: "cpio", check: () => has("cpio"), deb: "cpio", rpm: "cpio" },
   { what: "busybox (static, for the fixture host's shell)", check: () => quiet("sh", ["-c", "test -x /bin/busybox"]).status === 0, deb: "busybox-static", rpm: "busybox" },
   { what: "a Linux kernel to package into the fixture host", check: hasKernel, deb: "linux-image-amd64", rpm: "kernel-core" },
+  { what: "qemu-img", check: () => has("qemu-img"), deb: "qemu-utils", rpm: "qemu-img" },
+  { what: "sfdisk", check: () => has("sfdisk"), deb: "fdisk", rpm: "util-linux" },
+  { what: "mkfs.ext4 and debugfs", check: () => has("mkfs.ext4") && quiet("debugfs", ["-V"]).status !== 127, deb: "e2fsprogs", rpm: "e2fsprogs" },
 ];
 const missing = osTools.filter((t) => !t.check());
 if (missing.length > 0) {
