@@ -85,7 +85,9 @@ describe("a full compose of the fixture world", () => {
 describe("recomposing", () => {
   it("reuses the commit when nothing changed (no-op), importing nothing", async () => {
     const again = composed(await compose({ treefile: world.hostDefinition.treefile, basearch: "x86_64", repo, workDir: join(base, "work") }, ctx));
-    expect(again).toMatchObject({ reused: true, commit: first.commit, inputHash: first.inputHash, imported: [] });
+    expect(again).toMatchObject({ reused: true, commit: first.commit, inputHash: first.inputHash, imported: [], depsolveCached: true });
+    expect(first.depsolveCached).toBe(false);
+    expect(again.timings.depsolve).toBeUndefined();
     expect(await ostree(repo, "rev-parse", first.ref)).toBe(first.commit);
   });
 

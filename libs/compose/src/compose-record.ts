@@ -5,7 +5,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ToolContext } from "@atomic-ci/tools";
 import type { Composed, PackageDiff, ResolvedPackage } from "./result.js";
-import { ostreeShow } from "./tools/ostree.js";
+import { ostreeShow, type CommitInfo } from "./tools/ostree.js";
 
 export interface RecordInput {
   repo: string;
@@ -21,6 +21,9 @@ export interface RecordInput {
   parent?: string;
   pkgdiff?: PackageDiff;
   timings: Record<string, number>;
+  depsolveCached: boolean;
+  /** The commit's content checksum and date when already read (a reuse); otherwise `ostree show` is asked. */
+  info?: CommitInfo;
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
@@ -29,7 +32,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 }
 
 export async function writeComposeRecord(input: RecordInput, ctx: ToolContext): Promise<Composed> {
-  const info = await ostreeShow(input.repo, input.commit, ctx);
+  const info = input.info ?? (await ostreeShow(input.repo, input.commit, ctx));
   const id = newComposeId(new Date());
   await mkdir(input.composesDir, { recursive: true });
   const composeJson = join(input.composesDir, `${id}.json`);
@@ -65,6 +68,7 @@ export async function writeComposeRecord(input: RecordInput, ctx: ToolContext): 
     composeJson,
     imported: input.imported,
     timings: input.timings,
+    depsolveCached: input.depsolveCached,
   };
 }
 

@@ -1,24 +1,25 @@
-// One compose: definition + change set → depsolve → lockfile → input hash → (reuse | import,
+// One compose: definition + change set → depsolve (or the depsolve cache) → lockfile → input hash → (reuse | import,
 // assemble, commit) → compose JSON. Every failure comes back as a typed result.
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { access, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { DefinitionError, loadTreefile, nextAutomaticVersion, type JsonValue, type LoadedTreefile } from "@atomic-ci/host-definition";
 import { isToolError, UnsafeArgumentError, type ToolContext } from "@atomic-ci/tools";
 import { assembleAndCommit } from "./assemble.js";
 import { writeComposeRecord } from "./compose-record.js";
 import { depsolve } from "./depsolve.js";
+import { depsolveKey, readDepsolveCache, writeDepsolveCache, type Resolution } from "./depsolve-cache.js";
 import { loadDefinitionLock, newLockfile } from "./definition-lock.js";
 import { computeInputHash } from "./input-hash.js";
 import { DirLock, type Lock } from "./lock.js";
 import { jsonToGVariant, packageDiff, parsePkglist, pkglistGVariant } from "./metadata.js";
-import { importPackages } from "./pkgcache.js";
+import { importPackages, uncachedPackages } from "./pkgcache.js";
 import { buildRequests, parseCandidates } from "./requests.js";
 import { findByInputHash, recordInputHash } from "./reuse.js";
 import { loadRepos } from "./repos.js";
 import type { ComposeResult, ResolvedPackage } from "./result.js";
 import { NoShellInTreeError } from "./tools/bwrap.js";
-import type { DnfRepo } from "./tools/dnf.js";
+import { safeRepoUrl, type DnfRepo } from "./tools/dnf.js";
 import { gvariantString, gvString, ostreeInit, ostreeMetadata, ostreeRevParse, safeRef } from "./tools/ostree.js";
 
 export interface ComposeOptions {
@@ -42,6 +43,14 @@ export interface ComposeOptions {
 export const COMPOSE_EXTENSIONS_DIR = join("extensions", "atomic-ci");
 
 export async function compose(options: ComposeOptions, ctx: ToolContext): Promise<ComposeResult> {
+  const result = await composeOnce(options, ctx, true);
+  // A cached resolution whose RPMs are needed but not at hand: do it the long way.
+  return result === DEPSOLVE_AGAIN ? ((await composeOnce(options, ctx, false)) as ComposeResult) : result;
+}
+
+const DEPSOLVE_AGAIN = Symbol("depsolve again");
+
+async function composeOnce(options: ComposeOptions, ctx: ToolContext, useDepsolveCache: boolean): Promise<ComposeResult | typeof DEPSOLVE_AGAIN> {
   const started = Date.now();
   const timings: Record<string, number> = {};
   const mark = (step: string, since: number): number => {
@@ -61,27 +70,44 @@ export async function compose(options: ComposeOptions, ctx: ToolContext): Promis
     const requests = buildRequests(treefile, lock, candidates);
     const repos: DnfRepo[] = await loadRepos(dirname(resolve(options.treefile)), treefile.repos);
     if (options.candidates) repos.push({ ...options.candidates.repo, only: requests.visibleCandidates });
+    const dnfOptions = { workDir: work, repos, requests: requests.install, exclude: treefile.excludePackages, releasever: treefile.releasever ?? "", basearch: treefile.basearch, weakDeps: treefile.recommends };
     t = mark("load", t);
 
-    const solved = await depsolve(
-      { workDir: work, repos, requests: requests.install, exclude: treefile.excludePackages, releasever: treefile.releasever ?? "", basearch: treefile.basearch, weakDeps: treefile.recommends },
-      ctx,
-    );
-    if (solved.type !== "resolved") return solved;
+    // Unsafe repository URLs and ids are refused by dnfDownload; the cache must not get past that check.
+    for (const r of repos) safeRepoUrl(r.url);
+    const hasRepo = existsSync(join(repo, "config"));
+    const cacheKey = useDepsolveCache ? await depsolveKey({ ...dnfOptions, lock, candidates: options.candidates?.nevras ?? [] }) : undefined;
+    let solved: Resolution | undefined = cacheKey !== undefined && hasRepo ? await readDepsolveCache(repo, cacheKey, repos) : undefined;
+    const depsolveCached = solved !== undefined;
+    if (solved) {
+      t = mark("depsolveCache", t);
+    } else {
+      const fresh = await depsolve(dnfOptions, ctx);
+      if (fresh.type !== "resolved") return fresh;
+      solved = fresh;
+      t = mark("depsolve", t);
+    }
     const { packages } = solved;
-    t = mark("depsolve", t);
 
     const now = (options.now ?? (() => new Date()))();
     const lockfile = newLockfile(packages, repos, now);
     const inputHash = await computeInputHash({ treefile, packages });
-    if (!existsSync(join(repo, "config"))) {
+    if (!hasRepo) {
       await mkdir(repo, { recursive: true });
       await ostreeInit(repo, "archive", ctx);
     }
-    const record = { repo, ref, inputHash, packages, lockfile, composesDir: options.composesDir ?? join(dirname(repo), "composes") };
+    if (!depsolveCached) {
+      const key = cacheKey ?? (await depsolveKey({ ...dnfOptions, lock, candidates: options.candidates?.nevras ?? [] }));
+      if (key !== undefined) await writeDepsolveCache(repo, key, solved, repos);
+    }
+    const record = { repo, ref, inputHash, packages, lockfile, depsolveCached, composesDir: options.composesDir ?? join(dirname(repo), "composes") };
+    t = mark("hash", t);
 
     const existing = await findByInputHash(repo, ref, inputHash, ctx);
-    if (existing) return await writeComposeRecord({ ...record, ...existing, reused: true, imported: [], timings: { ...timings, total: Date.now() - started } }, ctx);
+    if (existing) {
+      mark("reuse", t);
+      return await writeComposeRecord({ ...record, ...existing, reused: true, imported: [], timings: { ...timings, total: Date.now() - started } }, ctx);
+    }
 
     const locker = options.lock ?? new DirLock(join(repo, COMPOSE_EXTENSIONS_DIR, "locks"));
     const release = await locker.acquire(`ref-${ref}`);
@@ -91,7 +117,10 @@ export async function compose(options: ComposeOptions, ctx: ToolContext): Promis
       if (raced) return await writeComposeRecord({ ...record, ...raced, reused: true, imported: [], timings: { ...timings, total: Date.now() - started } }, ctx);
       t = mark("lock", t);
 
-      const imported = await importPackages(repo, packages, work, ctx);
+      const missing = await uncachedPackages(repo, packages, ctx);
+      // A cached resolution names RPMs in their repositories: usable only if they are there.
+      if (depsolveCached && !(await allExist(missing.map((p) => p.path)))) return DEPSOLVE_AGAIN;
+      const imported = await importPackages(repo, packages, work, ctx, missing);
       t = mark("import", t);
 
       const parent = await ostreeRevParse(repo, ref, ctx);
@@ -126,6 +155,11 @@ export async function compose(options: ComposeOptions, ctx: ToolContext): Promis
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+async function allExist(paths: readonly string[]): Promise<boolean> {
+  const found = await Promise.all(paths.map((p) => (p === "" ? Promise.resolve(false) : access(p).then(() => true, () => false))));
+  return found.every(Boolean);
 }
 
 function commitMetadata(extra: Record<string, JsonValue>, packages: readonly ResolvedPackage[], kernel: string | undefined): Record<string, string> {

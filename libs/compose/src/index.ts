@@ -3,6 +3,7 @@
 export { compose, classifyError, COMPOSE_EXTENSIONS_DIR, type ComposeOptions } from "./compose.js";
 export type { Composed, ComposeFailure, ComposeResult, InfrastructureError, PackageDiff, ResolvedPackage } from "./result.js";
 export { COMPOSER_FORMAT_VERSION, canonicalJson, computeInputHash } from "./input-hash.js";
+export { DEPSOLVE_CACHE_DIR, depsolveKey, type DepsolveKeyInput } from "./depsolve-cache.js";
 export { DirLock, LockTimeoutError, type DirLockOptions, type Lock, type Release } from "./lock.js";
 export { PKGCACHE_PREFIX, cachedRefs, escapeRefComponent, pkgcacheRef } from "./pkgcache.js";
 export { buildRequests, parseCandidates, type Requests } from "./requests.js";

@@ -26,10 +26,15 @@ export async function cachedRefs(repo: string, ctx: ToolContext): Promise<Set<st
   return new Set(await ostreeRefs(repo, PKGCACHE_PREFIX, ctx));
 }
 
-/** Import the packages the cache lacks; returns the NEVRAs imported. */
-export async function importPackages(repo: string, packages: readonly ResolvedPackage[], workDir: string, ctx: ToolContext): Promise<string[]> {
+/** The packages the cache lacks. */
+export async function uncachedPackages(repo: string, packages: readonly ResolvedPackage[], ctx: ToolContext): Promise<ResolvedPackage[]> {
   const have = await cachedRefs(repo, ctx);
-  const missing = packages.filter((p) => !have.has(pkgcacheRef(p)));
+  return packages.filter((p) => !have.has(pkgcacheRef(p)));
+}
+
+/** Import the packages the cache lacks (`missing`: already known, see uncachedPackages); returns the NEVRAs imported. */
+export async function importPackages(repo: string, packages: readonly ResolvedPackage[], workDir: string, ctx: ToolContext, known?: readonly ResolvedPackage[]): Promise<string[]> {
+  const missing = known ?? (await uncachedPackages(repo, packages, ctx));
   const unpackRoot = join(workDir, "unpack");
   await mkdir(unpackRoot, { recursive: true });
   const queue = [...missing];

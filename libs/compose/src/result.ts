@@ -17,7 +17,11 @@ export interface ResolvedPackage {
   digest: string;
   /** SHA256HEADER: the package cache key. */
   headerSha256: string;
-  /** The downloaded file (inside the compose's work directory). */
+  /**
+   * The RPM file: dnf's download inside the compose's work directory (gone when the compose
+   * returns), or, when the resolution came from the depsolve cache, the file in its local
+   * repository ("" for a remote one).
+   */
   path: string;
 }
 
@@ -47,7 +51,10 @@ export interface Composed {
   composeJson: string;
   /** Packages imported into the package cache by this compose (the rest were cached). */
   imported: string[];
+  /** Step → milliseconds: `load`, then `depsolve` (dnf ran) or `depsolveCache` (a cache hit), ..., `total`. */
   timings: Record<string, number>;
+  /** True when dnf did not run: the resolution came from the repository's depsolve cache. */
+  depsolveCached?: boolean;
 }
 
 export interface ComposeFailure {

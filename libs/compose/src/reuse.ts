@@ -5,23 +5,26 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ToolContext } from "@atomic-ci/tools";
-import { gvariantString, ostreeMetadata, ostreeRevParse } from "./tools/ostree.js";
+import { gvariantString, ostreeHead, ostreeMetadata, ostreeShow, type CommitInfo } from "./tools/ostree.js";
 
 const INDEX_DIR = join("extensions", "atomic-ci", "inputhash");
 
 export interface Found {
   commit: string;
   version: string;
+  /** What the compose record needs about the commit, read in the same breath. */
+  info: CommitInfo;
 }
 
 async function matches(repo: string, commit: string, inputHash: string, ctx: ToolContext): Promise<Found | undefined> {
-  const hash = gvariantString(await ostreeMetadata(repo, commit, "rpmostree.inputhash", ctx));
+  // Both questions at once: on a no-op recompose each process start is a good part of the time.
+  const [hash, info] = await Promise.all([ostreeMetadata(repo, commit, "rpmostree.inputhash", ctx).then(gvariantString), ostreeShow(repo, commit, ctx)]);
   if (hash !== inputHash) return undefined;
-  return { commit, version: gvariantString(await ostreeMetadata(repo, commit, "version", ctx)) ?? "" };
+  return { commit, version: info.version ?? "", info };
 }
 
 export async function findByInputHash(repo: string, ref: string, inputHash: string, ctx: ToolContext): Promise<Found | undefined> {
-  const head = await ostreeRevParse(repo, ref, ctx);
+  const head = await ostreeHead(repo, ref, ctx);
   const atHead = head ? await matches(repo, head, inputHash, ctx) : undefined;
   if (atHead) return atHead;
   const indexed = await readFile(join(repo, INDEX_DIR, inputHash), "utf8").then((t) => t.trim(), () => undefined);

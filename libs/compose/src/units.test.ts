@@ -1,12 +1,14 @@
 // Pure parts of the compose engine: what dnf is asked, how its complaints are read, the
 // package list metadata, the input hash's canonical JSON, and the directory lock.
-import { mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseLockfile, type Treefile } from "@atomic-ci/host-definition";
 import { overlayOrder, treePath } from "./assemble.js";
 import { classifyDnfFailure } from "./depsolve.js";
+import { depsolveKey, type DepsolveKeyInput } from "./depsolve-cache.js";
 import { canonicalJson } from "./input-hash.js";
 import { DirLock } from "./lock.js";
 import { packageDiff, parsePkglist, pkglistGVariant } from "./metadata.js";
@@ -107,5 +109,41 @@ describe("DirLock", () => {
     const lock = new DirLock(await mkdtemp(join(tmpdir(), "atomic-ci-lock-")), { pollMs: 5, timeoutMs: 30 });
     await lock.acquire("k");
     await expect(lock.acquire("k")).rejects.toThrow(/could not take the compose lock/);
+  });
+});
+
+describe("depsolveKey", () => {
+  it("changes with anything dnf's answer depends on, and only then", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "atomic-ci-depsolve-key-"));
+    await mkdir(join(dir, "repodata"));
+    await writeFile(join(dir, "repodata", "repomd.xml"), "<repomd><revision>1</revision></repomd>");
+    const input: DepsolveKeyInput = {
+      repos: [{ id: "stable", url: pathToFileURL(dir).href }],
+      requests: ["bash", "podman-5:5.2.5-1.fc41.x86_64"],
+      exclude: [],
+      releasever: "41",
+      basearch: "x86_64",
+      weakDeps: false,
+      lock,
+      candidates: [],
+    };
+    const key = await depsolveKey(input);
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(await depsolveKey({ ...input })).toBe(key);
+    const changed = [
+      { ...input, requests: ["bash"] },
+      { ...input, exclude: ["docs"] },
+      { ...input, releasever: "42" },
+      { ...input, weakDeps: true },
+      { ...input, candidates: ["podman-5:5.3.0-1.fc41.x86_64"] },
+      { ...input, lock: parseLockfile(JSON.stringify({ packages: { podman: { evra: "5:5.1.2-1.fc41.x86_64" } } })) },
+      { ...input, repos: [{ id: "stable", url: pathToFileURL(dir).href, only: ["bash-5.2-1.fc41.x86_64"] }] },
+    ];
+    const keys = await Promise.all(changed.map((c) => depsolveKey(c)));
+    expect(new Set([key, ...keys]).size).toBe(changed.length + 1);
+    await writeFile(join(dir, "repodata", "repomd.xml"), "<repomd><revision>2</revision></repomd>");
+    expect(await depsolveKey(input)).not.toBe(key);
+    // A repository whose metadata cannot be read: no key, so no caching (dnf will say what is wrong).
+    expect(await depsolveKey({ ...input, repos: [{ id: "gone", url: pathToFileURL(join(dir, "nope")).href }] })).toBeUndefined();
   });
 });

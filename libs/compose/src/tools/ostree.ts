@@ -1,5 +1,7 @@
 // Thin wrappers around the ostree CLI (Debian's 2022.7). Every call passes an argument vector;
 // refs and checksums are checked before they reach it.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { runTool, safePath, UnsafeArgumentError, type ToolContext } from "@atomic-ci/tools";
 
 // ostree's ref syntax: components of letters, digits, `_`, `-`, `.`, not starting with `-` or `.`.
@@ -130,12 +132,28 @@ export interface CommitInfo {
   contentChecksum: string;
   /** Unix seconds. */
   timestamp: number;
+  /** The commit's `version` metadata, when it has one. */
+  version?: string;
 }
 
-/** The content checksum and date `ostree show` prints for a commit. */
+/** The content checksum, date and version `ostree show` prints for a commit. */
 export async function ostreeShow(repo: string, commit: string, ctx: ToolContext): Promise<CommitInfo> {
   const { stdout } = await run(repo, ["show", "--", safeChecksum(commit)], ctx);
   const content = /^ContentChecksum:\s+([0-9a-f]{64})$/m.exec(stdout)?.[1] ?? "";
   const date = /^Date:\s+(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) \+0000$/m.exec(stdout);
-  return { contentChecksum: content, timestamp: date ? Date.parse(`${date[1] ?? ""}T${date[2] ?? ""}Z`) / 1000 : 0 };
+  // ostree prints the `version` string as it is (no quoting) on its own line.
+  const version = /^Version: (.*)$/m.exec(stdout)?.[1];
+  return { contentChecksum: content, timestamp: date ? Date.parse(`${date[1] ?? ""}T${date[2] ?? ""}Z`) / 1000 : 0, ...(version !== undefined ? { version } : {}) };
+}
+
+/**
+ * The commit a local branch points at, read from `refs/heads/` (ostree's documented repository
+ * layout: one file per ref holding the checksum) without starting a process; anything else
+ * (no such file, a remote ref) goes through `ostree rev-parse`.
+ */
+export async function ostreeHead(repo: string, ref: string, ctx: ToolContext): Promise<string | undefined> {
+  const text = await readFile(join(repo, "refs", "heads", safeRef(ref)), "utf8").catch(() => undefined);
+  const rev = text?.trim();
+  if (rev !== undefined && CHECKSUM.test(rev)) return rev;
+  return ostreeRevParse(repo, ref, ctx);
 }
