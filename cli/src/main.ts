@@ -4,6 +4,8 @@ import { validateCommand } from "./commands/validate.js";
 import { publishCommand } from "./commands/publish.js";
 import { tailCommand } from "./commands/tail.js";
 import { serveCommand } from "./commands/serve.js";
+import { requestCommand } from "./commands/request.js";
+import { DEFAULT_TOPIC_PREFIX } from "@atomic-ci/runtime";
 import { pinCommand, unpinCommand } from "./commands/pin.js";
 import { waiveCommand } from "./commands/waive.js";
 import { EXIT, UsageError } from "./errors.js";
@@ -89,6 +91,29 @@ function buildProgram(setExit: (code: number) => void): Command {
       // Loaded on demand: the demo pulls in the fixture world, which deployed services never need.
       const { demoCommand } = await import("./commands/demo.js");
       setExit(await demoCommand({ json: opts.json === true, env: TOOL_ENV }));
+    });
+
+  const request = program.command("request").description("ask the pipeline for something now (published to $AMQP_URL as pipeline.operator.request)");
+  const prefixOption = () => new Option("--prefix <prefix>", "topic prefix of the deployment").default(DEFAULT_TOPIC_PREFIX);
+  request
+    .command("compose")
+    .description("compose the host definition now")
+    .requiredOption("--reason <text>", "why (free text or a ticket URL)")
+    .option("--package <name>", "host package the compose is about (repeatable)", collect)
+    .option("--by <user>", "operator account (default: the local user)")
+    .addOption(prefixOption())
+    .action(async (opts: { reason: string; package?: string[]; by?: string; prefix: string }) => {
+      setExit(await requestCommand({ action: "compose", reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.package ? { packages: opts.package } : {}), ...(opts.by ? { by: opts.by } : {}) }));
+    });
+  request
+    .command("rerun")
+    .description("run a change set again (e.g. after an infrastructure failure, instead of waiving it)")
+    .argument("<change-set>", "change set id (cs-...)")
+    .requiredOption("--reason <text>", "why (free text or a ticket URL)")
+    .option("--by <user>", "operator account (default: the local user)")
+    .addOption(prefixOption())
+    .action(async (changeSet: string, opts: { reason: string; by?: string; prefix: string }) => {
+      setExit(await requestCommand({ action: "rerun", changeSet, reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.by ? { by: opts.by } : {}) }));
     });
 
   program

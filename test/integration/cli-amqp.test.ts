@@ -81,4 +81,39 @@ describe("atomic-ci messages publish and tail on RabbitMQ", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/unroutable|returned/i);
   });
+
+  it("request compose and request rerun publish schema-valid operator requests with user and package headers", async () => {
+    const env = { AMQP_URL: testServices().amqpUrl };
+    const prefix = `org.${uniqueName("clireq")}`;
+    const tail = startCli(["messages", "tail", "--bind", `${prefix}.pipeline.operator.request`, "--count", "2"], env);
+    const out = lines(tail.stdout as NodeJS.ReadableStream);
+    const err = lines(tail.stderr as NodeJS.ReadableStream);
+    const exited = new Promise<number | null>((resolve) => tail.once("exit", resolve));
+    await err.waitFor(1, 30_000);
+
+    const compose = await runCli(["request", "compose", "--reason", "https://tracker.example/1", "--package", "ostree", "--by", "alice", "--prefix", prefix], env);
+    expect(compose.stderr).toBe("");
+    expect(compose.code).toBe(0);
+    const rerun = await runCli(["request", "rerun", "cs-0123456789abcdef", "--reason", "infra flake", "--by", "bob", "--prefix", prefix], env);
+    expect(rerun.code).toBe(0);
+
+    await out.waitFor(2, 30_000);
+    expect(await exited).toBe(0);
+    const [first, second] = out.all.map((l) => JSON.parse(l) as { schema: string; headers: Record<string, unknown>; body: Record<string, unknown> });
+    expect(first).toMatchObject({
+      schema: "atomic_ci.pipeline.OperatorRequestV1",
+      headers: { fedora_messaging_user_alice: true, fedora_messaging_rpm_ostree: true },
+      body: { action: "compose", packages: ["ostree"], requested_by: "alice", reason: "https://tracker.example/1" },
+    });
+    expect(second).toMatchObject({ body: { action: "rerun", change_set_id: "cs-0123456789abcdef", requested_by: "bob" } });
+  });
+
+  it("request needs a reason, and rerun a change set id (usage errors)", async () => {
+    const env = { AMQP_URL: testServices().amqpUrl };
+    expect((await runCli(["request", "compose"], env)).code).toBe(2);
+    expect((await runCli(["request", "rerun", "--reason", "x"], env)).code).toBe(2);
+    const bad = await runCli(["request", "rerun", "not-a-change-set", "--reason", "x", "--prefix", `org.${uniqueName("clireq")}`], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("change_set_id");
+  });
 });

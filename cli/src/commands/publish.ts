@@ -1,6 +1,5 @@
-import { AmqpTransport, Bus, MemoryIdempotencyStore, resolveAmqpOptions } from "@atomic-ci/bus";
-import { defaultRegistry } from "@atomic-ci/messages";
-import { createMetrics, redactUrl, silentLogger } from "@atomic-ci/telemetry";
+import { redactUrl } from "@atomic-ci/telemetry";
+import { withAmqpBus } from "../amqp-bus.js";
 import { EXIT } from "../errors.js";
 import { readMessageFile } from "../io.js";
 
@@ -19,17 +18,9 @@ export interface PublishArgs {
  */
 export async function publishCommand(args: PublishArgs): Promise<number> {
   const doc = await readMessageFile(args.file, args.topic);
-  const transport = new AmqpTransport(resolveAmqpOptions({ url: args.amqpUrl, clientProperties: { connection_name: "atomic-ci messages publish" } }));
-  const bus = new Bus(
-    { transport, registry: defaultRegistry, idempotency: new MemoryIdempotencyStore(), metrics: createMetrics(), logger: silentLogger() },
-    { topicPrefix: args.prefix ?? "" },
+  const published = await withAmqpBus(args.amqpUrl, { prefix: args.prefix ?? "", connectionName: "atomic-ci messages publish" }, (bus) =>
+    bus.publish(args.topic, doc.body, args.severity !== undefined ? { severity: args.severity as 10 | 20 | 30 | 40 } : {}),
   );
-  try {
-    await bus.connect();
-    const published = await bus.publish(args.topic, doc.body, args.severity !== undefined ? { severity: args.severity as 10 | 20 | 30 | 40 } : {});
-    process.stdout.write(`published ${published.id} to ${published.routingKey} (${published.schema}) on ${redactUrl(args.amqpUrl)}\n`);
-    return EXIT.ok;
-  } finally {
-    await bus.close();
-  }
+  process.stdout.write(`published ${published.id} to ${published.routingKey} (${published.schema}) on ${redactUrl(args.amqpUrl)}\n`);
+  return EXIT.ok;
 }
