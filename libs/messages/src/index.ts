@@ -232,4 +232,29 @@ export {
   type ComposeState,
 } from "./families/pipeline-compose.js";
 
+export {
+  Culprit,
+  CULPRIT_KINDS,
+  CulpritsFound,
+  CulpritsFoundMessage,
+  CULPRITS_FOUND_TOPIC,
+  type CulpritKind,
+} from "./families/pipeline-culprits.js";
+
 export { PIPELINE_FAMILY } from "./families/pipeline.js";
+export {
+  IMAGE_ERROR_KINDS,
+  IMAGE_STATES,
+  ImageArtifact,
+  ImageComplete,
+  ImageCompleteMessage,
+  ImageError,
+  ImageErrorMessage,
+  ImageProgress,
+  ImageProgressMessage,
+  ImageQueued,
+  ImageQueuedMessage,
+  imageTopic,
+  PIPELINE_IMAGE_FAMILY,
+  type ImageState,
+} from "./families/pipeline-image.js";

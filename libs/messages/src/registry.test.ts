@@ -66,7 +66,7 @@ describe("SchemaRegistry", () => {
 
   it("holds every family's schemas, each name once", () => {
     const names = defaultRegistry.all().map((s) => s.name);
-    expect(names).toHaveLength(31);
+    expect(names).toHaveLength(36);
     expect(new Set(names).size).toBe(names.length);
     expect(names).toEqual(MESSAGE_FAMILIES.flatMap((f) => f.schemas.map((s) => s.name)));
     expect(MESSAGE_FAMILIES.map((f) => f.id)).toEqual([
@@ -80,6 +80,7 @@ describe("SchemaRegistry", () => {
       "waiverdb",
       "greenwave",
       "pipeline",
+      "pipeline-image",
     ]);
   });
 });

@@ -27,6 +27,11 @@ export const gatekeeperConfigSchema = commonConfigSchema.extend({
           compose: contextName.default("atomic_ci_compose_gate").describe("Decision context of the compose gate (compose subjects)"),
         })
         .prefault({}),
+      culprits: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe("Find the culprits of a change set of several builds that fails the compose gate, by composing subsets of it"),
+        })
+        .prefault({}),
       api: z
         .strictObject({
           host: z.string().min(1).default("0.0.0.0").describe("Address of the Greenwave/WaiverDB-compatible API"),

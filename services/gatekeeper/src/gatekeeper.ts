@@ -16,6 +16,8 @@ export interface GatekeeperDeps {
   remoteGatingYaml(subject: Subject): Promise<RemoteGatingYaml>;
   logger: Pick<Logger, "info" | "debug" | "warn">;
   now: () => Date;
+  /** Told every compose-gate decision computed (changed or not): the culprit finder's input. */
+  onComposeDecision?: (compose: string, decision: Decision) => void;
 }
 
 /** What `POST /api/v1.0/waivers` takes (WaiverDB's fields). */
@@ -147,6 +149,7 @@ export class Gatekeeper {
       this.deps.logger.debug({ subject, context, reason: outcome.error.message }, "not decided");
       return undefined;
     }
+    if (subject.type === "compose" && context === this.deps.settings.contexts.compose) this.deps.onComposeDecision?.(subject.identifier, outcome.decision);
     const key = `${subjectKey(subject)}\u0000${productVersion}\u0000${context}`;
     const previous = this.decisions.get(key) ?? null;
     const update = decisionUpdate({ subject, product_version: productVersion, decision_context: context, previous, current: outcome.decision });

@@ -25,6 +25,16 @@ export const testRunnerConfigSchema = commonConfigSchema.extend({
           dir: z.string().min(1).optional().describe("Directory holding one dist-git repository per source package (`<dir>/<name>`); no package tests without it"),
         })
         .prefault({}),
+      gate: z
+        .strictObject({
+          buildTestCase: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/, "must be a dotted test case name")
+            .default("fedora-ci.koji-build.tier0.functional")
+            .describe("Test case of the per-build summary (koji_build, item = NVR) that gating.yaml files require"),
+        })
+        .prefault({})
+        .describe("Summary results the gates read (docs/gating.md, \"Results the gates read\")"),
       contact: z
         .strictObject({
           name: z.string().min(1).default("atomic-ci test-runner"),

@@ -119,3 +119,77 @@ export function resultOf(
   if (extra.refUrl) result.ref_url = extra.refUrl;
   return result;
 }
+
+/**
+ * A summary result the gates read (docs/gating.md, "Results the gates read"): the outcome of a
+ * group of tests on one compose. `build`: a changed build's dist-git tests, reported on the
+ * build (`koji_build`, item = NVR) with `data.compose` = the commit it was tested on;
+ * `package-tests` / `host-tests`: every package test / every host test of the compose,
+ * reported on the compose (item = the commit).
+ */
+export interface GateGroup {
+  kind: "build" | "package-tests" | "host-tests";
+  testcase: string;
+  /** The NVR (build) or the OSTree commit (compose summaries). */
+  item: string;
+  /** Test case names of the tests summed up, in run order. */
+  testcases: string[];
+  component?: string;
+  nvr?: string;
+  /** The build's dist-git commit, so the gatekeeper fetches its gating.yaml at that commit. */
+  distGitCommit?: string;
+}
+
+export const COMPOSE_SUMMARY_TYPES = { "package-tests": "package-tests", "host-tests": "host-tests" } as const;
+
+/** `<namespace>.compose.<package-tests|host-tests>.functional`. */
+export function composeSummaryTestcase(namespace: string, kind: "package-tests" | "host-tests"): string {
+  return `${namespace}.compose.${COMPOSE_SUMMARY_TYPES[kind]}.${CI_CATEGORY}`;
+}
+
+const NOT_FINAL = new Set<ResultsdbOutcome>(["QUEUED", "RUNNING"]);
+
+/**
+ * The outcome of a group from its tests' latest outcomes (undefined = no result yet): not
+ * final while any test is (RUNNING when one runs, else QUEUED); then FAILED when any failed
+ * (or needs inspection), ERROR when any errored, else PASSED. No tests at all: PASSED.
+ */
+export function aggregateOutcome(outcomes: readonly (ResultsdbOutcome | undefined)[]): ResultsdbOutcome {
+  if (outcomes.some((o) => o === "RUNNING")) return "RUNNING";
+  if (outcomes.some((o) => o === undefined || NOT_FINAL.has(o))) return "QUEUED";
+  if (outcomes.some((o) => o === "FAILED" || o === "NEEDS_INSPECTION")) return "FAILED";
+  if (outcomes.some((o) => o === "ERROR")) return "ERROR";
+  return "PASSED";
+}
+
+const NOTE_LIMIT = 2000;
+
+/** The summary result of a group; `latest` maps each test case of the group to its latest result. */
+export function gateResultOf(group: GateGroup, latest: ReadonlyMap<string, { outcome: ResultsdbOutcome; note?: string | null }>, ctx: CiContext): NewResult {
+  const outcomes = group.testcases.map((t) => latest.get(t)?.outcome);
+  const outcome = aggregateOutcome(outcomes);
+  const bad = group.testcases.filter((t) => {
+    const o = latest.get(t)?.outcome;
+    return o === "FAILED" || o === "NEEDS_INSPECTION" || o === "ERROR";
+  });
+  const passed = outcomes.filter((o) => o === "PASSED" || o === "INFO").length;
+  let note =
+    group.testcases.length === 0
+      ? "no tests"
+      : `${passed} of ${group.testcases.length} test(s) passed${bad.length > 0 ? `; ${bad.map((t) => `${t} ${latest.get(t)?.outcome ?? ""}${latest.get(t)?.note ? `: ${latest.get(t)?.note ?? ""}` : ""}`).join("; ")}` : ""}`;
+  if (note.length > NOTE_LIMIT) note = `${note.slice(0, NOTE_LIMIT - 1)}…`;
+  const data: Record<string, string[]> = {
+    item: [group.item],
+    type: [group.kind === "build" ? "koji_build" : "compose"],
+    compose: [ctx.compose.commit],
+    compose_id: [ctx.compose.compose_id],
+    change_set_id: [ctx.compose.change_set_id],
+    arch: [ctx.basearch],
+    scenario: [`${ctx.basearch}.bwrap`],
+    summary_of: [...group.testcases],
+  };
+  if (group.component) data["component"] = [group.component];
+  if (group.nvr) data["nvr"] = [group.nvr];
+  if (group.distGitCommit) data["dist_git_commit"] = [group.distGitCommit];
+  return { outcome, testcase: { name: group.testcase, ref_url: ctx.contact.docs }, data, note };
+}

@@ -176,20 +176,34 @@ describe("TestRunner on a compose (sandbox replaced)", () => {
       "ci.productmd-compose.test.queued atomic-ci.foo.simple.functional",
       "ci.productmd-compose.test.queued atomic-ci.host.host-smoke.functional",
       "ci.productmd-compose.test.queued atomic-ci.host.broken.functional",
+      // The gates' summaries: queued with the tests, final as soon as their last test is.
+      "resultsdb.result.new fedora-ci.koji-build.tier0.functional QUEUED",
+      "resultsdb.result.new atomic-ci.compose.package-tests.functional QUEUED",
+      "resultsdb.result.new atomic-ci.compose.host-tests.functional QUEUED",
       "ci.productmd-compose.test.running atomic-ci.foo.simple.functional",
       "ci.productmd-compose.test.complete atomic-ci.foo.simple.functional",
       "resultsdb.result.new atomic-ci.foo.simple.functional PASSED",
+      "resultsdb.result.new fedora-ci.koji-build.tier0.functional PASSED",
+      "resultsdb.result.new atomic-ci.compose.package-tests.functional PASSED",
       "ci.productmd-compose.test.running atomic-ci.host.host-smoke.functional",
       "ci.productmd-compose.test.complete atomic-ci.host.host-smoke.functional",
       "resultsdb.result.new atomic-ci.host.host-smoke.functional FAILED",
       "ci.productmd-compose.test.running atomic-ci.host.broken.functional",
       "ci.productmd-compose.test.error atomic-ci.host.broken.functional",
       "resultsdb.result.new atomic-ci.host.broken.functional ERROR",
+      "resultsdb.result.new atomic-ci.compose.host-tests.functional FAILED",
     ]);
+    // The build's summary is on the build (what its gating.yaml requires), tested on this commit.
+    const build = published.find((m) => m.topic === "resultsdb.result.new" && (m.body["testcase"] as { name: string }).name === "fedora-ci.koji-build.tier0.functional" && m.body["outcome"] === "PASSED");
+    expect(build?.body["data"]).toMatchObject({ item: ["foo-2.0-1.fc41"], type: ["koji_build"], compose: [COMMIT], nvr: ["foo-2.0-1.fc41"], summary_of: ["atomic-ci.foo.simple.functional"] });
+    expect((build?.body["data"] as { dist_git_commit: string[] }).dist_git_commit[0]).toMatch(/^[0-9a-f]{40}$/);
+    const host = published.at(-1)?.body as { data: Record<string, string[]>; note: string };
+    expect(host.data).toMatchObject({ item: [COMMIT], type: ["compose"], compose: [COMMIT] });
+    expect(host.note).toBe("0 of 2 test(s) passed; atomic-ci.host.host-smoke.functional FAILED: FAIL host/x; atomic-ci.host.broken.functional ERROR: ostree checkout failed");
     const complete = published.find((m) => m.topic.endsWith("test.complete"))?.body as { run: { log: string }; test: { output_urls: string[] } };
     expect(complete.run.log).toBe("http://localhost:8081/artifacts/x/artifacts/output.log");
     expect(complete.test.output_urls).toEqual([complete.run.log]);
-    const latest = await store.latest({ item: [COMMIT] });
+    const latest = await store.latest({ item: [COMMIT], testcases: ["atomic-ci.foo.*", "atomic-ci.host.*"] });
     expect(latest.map((r) => [r.testcase.name, r.outcome, r.note])).toEqual([
       ["atomic-ci.host.broken.functional", "ERROR", "ostree checkout failed"],
       ["atomic-ci.host.host-smoke.functional", "FAILED", "FAIL host/x"],
@@ -203,6 +217,12 @@ describe("TestRunner on a compose (sandbox replaced)", () => {
     runs.length = 0;
     await runner.handle({ topic: "pipeline.compose.complete", body: composeBody({ change_set_id: "cs-1111111111111111", compose_id: "ci-cs-1111111111111111", reused: true }) } as never, context);
     expect(runs).toEqual(["broken"]);
+    // The host summary goes back to QUEUED while its errored test runs again, then final again.
+    const summaries = published.filter((m) => m.topic === "resultsdb.result.new" && (m.body["testcase"] as { name: string }).name.startsWith("atomic-ci.compose."));
+    expect(summaries.map((m) => `${(m.body["testcase"] as { name: string }).name} ${String(m.body["outcome"])}`)).toEqual([
+      "atomic-ci.compose.host-tests.functional QUEUED",
+      "atomic-ci.compose.host-tests.functional FAILED",
+    ]);
   });
 
   it("reports a build whose dist-git has no matching spec as an error result of the package", async () => {
@@ -212,5 +232,17 @@ describe("TestRunner on a compose (sandbox replaced)", () => {
     const error = published.find((m) => m.topic === "ci.productmd-compose.test.error" && JSON.stringify(m.body).includes("atomic-ci.foo"));
     expect((error?.body["error"] as { reason: string }).reason).toMatch(/no commit of foo's dist-git has the spec of foo-9.9-1.fc41/);
     expect((await store.latest({ item: ["f".repeat(64)], testcases: ["atomic-ci.foo.*"] })).map((r) => r.outcome)).toEqual(["ERROR"]);
+  });
+});
+
+describe("summaries for the gates", () => {
+  it("aggregates: not final while a test is not, then failed over errored over passed", async () => {
+    const { aggregateOutcome } = await import("./messages.js");
+    expect(aggregateOutcome([])).toBe("PASSED");
+    expect(aggregateOutcome(["PASSED", "INFO"])).toBe("PASSED");
+    expect(aggregateOutcome(["PASSED", undefined])).toBe("QUEUED");
+    expect(aggregateOutcome(["FAILED", "RUNNING"])).toBe("RUNNING");
+    expect(aggregateOutcome(["ERROR", "PASSED"])).toBe("ERROR");
+    expect(aggregateOutcome(["ERROR", "NEEDS_INSPECTION", "PASSED"])).toBe("FAILED");
   });
 });

@@ -14,7 +14,22 @@ import {
 import { discoverHostTests, discoverPackageTests, runTest, TreeCache, type ResultsStore, type TestCase, type TestRun } from "@atomic-ci/testing";
 import type { ToolContext } from "@atomic-ci/tools";
 import type { TestRunnerSection } from "./config.js";
-import { completeBody, errorBody, outcomeOf, queuedBody, resultOf, slug, testcaseOf, testTypes, type CiContext, type PlannedTest, type RunLinks } from "./messages.js";
+import {
+  completeBody,
+  composeSummaryTestcase,
+  errorBody,
+  gateResultOf,
+  outcomeOf,
+  queuedBody,
+  resultOf,
+  slug,
+  testcaseOf,
+  testTypes,
+  type CiContext,
+  type GateGroup,
+  type PlannedTest,
+  type RunLinks,
+} from "./messages.js";
 import { buildCommit, changedBuilds } from "./resolve.js";
 
 export interface TestRunnerDeps {
@@ -62,7 +77,11 @@ export class TestRunner {
   async testCompose(compose: ComposeComplete, context: Pick<HandlerContext, "log">): Promise<void> {
     const ctx = (): CiContext => ({ compose, contact: this.deps.settings.contact, basearch: this.deps.settings.basearch, now: this.deps.now() });
     const headers = { atomic_ci_change_set: compose.change_set_id };
-    const { planned, failures } = await this.plan(compose, context);
+    const { planned, failures, groups } = await this.plan(compose, context);
+    // Summaries for the gates: re-published whenever their outcome changes (QUEUED first, then final).
+    const gates = async () => {
+      for (const group of groups) await this.gate(group, ctx(), headers);
+    };
 
     for (const failure of failures) {
       // A test that could not even be discovered is the runner's problem for that component: an error result.
@@ -80,6 +99,7 @@ export class TestRunner {
       await this.announce("queued", queuedBody(p, this.links(compose, p), ctx()), headers);
       await this.deps.store.submit(resultOf(p, "QUEUED", ctx()));
     }
+    await gates();
     const trees = this.treesFor(compose.repo.location);
     for (const p of todo) {
       await this.announce("running", queuedBody(p, this.links(compose, p), ctx()), headers);
@@ -91,6 +111,7 @@ export class TestRunner {
         const reason = `runner failed: ${err instanceof Error ? err.message : String(err)}`;
         await this.publish(ciTestTopic("productmd-compose", "error"), errorBody(p, reason, this.links(compose, p), ctx()), headers);
         await this.final(resultOf(p, "ERROR", ctx(), { note: reason }), headers);
+        await gates();
         continue;
       }
       const links = this.links(compose, p, run);
@@ -103,19 +124,41 @@ export class TestRunner {
         await this.publish(ciTestTopic("productmd-compose", "complete"), completeBody(p, run, { ...links, outputUrls: [links.log] }, ctx()), headers);
         await this.final(resultOf(p, outcomeOf(run), ctx(), { note: run.reason ?? "", refUrl: links.log, passedOnRerun: run.passedOnRerun }), headers);
       }
+      await gates();
     }
+    // Nothing left to run (a repeated commit): the summaries still say where the commit stands.
+    if (todo.length === 0) await gates();
   }
 
   /** The tests to run: each changed build's dist-git tests at its commit, and the host's tests. */
-  private async plan(compose: ComposeComplete, context: Pick<HandlerContext, "log">): Promise<{ planned: PlannedTest[]; failures: (Omit<PlannedTest, "type" | "test"> & { reason: string; commit: string })[] }> {
+  private async plan(
+    compose: ComposeComplete,
+    context: Pick<HandlerContext, "log">,
+  ): Promise<{ planned: PlannedTest[]; failures: (Omit<PlannedTest, "type" | "test"> & { reason: string; commit: string })[]; groups: GateGroup[] }> {
     const { settings, tools } = this.deps;
     const planned: PlannedTest[] = [];
     const failures: (Omit<PlannedTest, "type" | "test"> & { reason: string; commit: string })[] = [];
     const changeSet = this.changeSets.get(compose.change_set_id);
-    const add = (tests: TestCase[], base: Omit<PlannedTest, "type" | "test" | "namespace">) => {
+    const groups: GateGroup[] = [];
+    const packageTests: string[] = [];
+    const hostTests: string[] = [];
+    const add = (tests: TestCase[], base: Omit<PlannedTest, "type" | "test" | "namespace">): string[] => {
       const types = testTypes(tests);
-      for (const test of tests) planned.push({ ...base, test, namespace: `${settings.namespace}.${slug(base.component)}`, type: types.get(test) ?? slug(test.name) });
+      const names: string[] = [];
+      for (const test of tests) {
+        const p: PlannedTest = { ...base, test, namespace: `${settings.namespace}.${slug(base.component)}`, type: types.get(test) ?? slug(test.name) };
+        planned.push(p);
+        names.push(testcaseOf(p));
+      }
+      return names;
     };
+    const buildGroup = (build: { name: string; nvr: string }, testcases: string[], distGitCommit?: string) => {
+      packageTests.push(...testcases);
+      // A build without tests has nothing to summarize: its gating.yaml requires none.
+      if (testcases.length === 0) return;
+      groups.push({ kind: "build", testcase: settings.gate.buildTestCase, item: build.nvr, testcases, component: build.name, nvr: build.nvr, ...(distGitCommit ? { distGitCommit } : {}) });
+    };
+    const discoveryCase = (component: string) => testcaseOf({ namespace: `${settings.namespace}.${slug(component)}`, type: "discovery" });
     const distGitDir = settings.distGit.dir ? resolve(settings.distGit.dir) : undefined;
     if (distGitDir) {
       for (const build of changedBuilds(compose.pkgdiff, changeSet, distGitDir)) {
@@ -125,11 +168,13 @@ export class TestRunner {
           const commit = await buildCommit(gitDir, build, tools);
           if (!commit) {
             failures.push({ ...base, commit: "unknown", reason: `no commit of ${build.name}'s dist-git has the spec of ${build.nvr}` });
+            buildGroup(build, [discoveryCase(build.name)]);
             continue;
           }
-          add((await discoverPackageTests({ repo: gitDir, rev: commit, package: build.name }, tools)).tests, base);
+          buildGroup(build, add((await discoverPackageTests({ repo: gitDir, rev: commit, package: build.name }, tools)).tests, base), commit);
         } catch (err) {
           failures.push({ ...base, commit: "unknown", reason: `test discovery failed for ${build.nvr}: ${err instanceof Error ? err.message : String(err)}` });
+          buildGroup(build, [discoveryCase(build.name)]);
         }
       }
     } else {
@@ -140,19 +185,38 @@ export class TestRunner {
       const rev = changeSet?.definition.rev ?? settings.definition.branch;
       const base = { gitDir: repo, component: settings.definition.name, namespace: `${settings.namespace}.${settings.definition.name}` };
       try {
-        add((await discoverHostTests({ repo, rev, name: settings.definition.name }, tools)).tests, base);
+        hostTests.push(...add((await discoverHostTests({ repo, rev, name: settings.definition.name }, tools)).tests, base));
       } catch (err) {
         failures.push({ ...base, commit: rev, reason: `host test discovery failed: ${err instanceof Error ? err.message : String(err)}` });
+        hostTests.push(discoveryCase(settings.definition.name));
       }
     } else {
       context.log.warn("testRunner.definition.repo is not set: no host tests");
     }
-    return { planned, failures };
+    // Builds first, then the compose's package tests, then its host tests: the order tests finish in.
+    groups.push({ kind: "package-tests", testcase: composeSummaryTestcase(settings.namespace, "package-tests"), item: compose.commit, testcases: packageTests });
+    groups.push({ kind: "host-tests", testcase: composeSummaryTestcase(settings.namespace, "host-tests"), item: compose.commit, testcases: hostTests });
+    return { planned, failures, groups };
   }
 
   private async settled(commit: string, testcase: string): Promise<boolean> {
     const [latest] = await this.deps.store.latest({ item: [commit], testcases: [testcase] });
     return latest !== undefined && FINAL.has(latest.outcome);
+  }
+
+  /** Publish a group's summary when its outcome differs from the last one stored for this commit. */
+  private async gate(group: GateGroup, ctx: CiContext, headers: Record<string, string>): Promise<void> {
+    const commit = ctx.compose.commit;
+    const latest = new Map<string, ResultsdbResult>();
+    if (group.testcases.length > 0) {
+      for (const r of await this.deps.store.latest({ item: [commit], testcases: group.testcases })) latest.set(r.testcase.name, r);
+    }
+    const result = gateResultOf(group, latest, ctx);
+    const [previous] = await this.deps.store.latest({ item: [group.item], testcases: [group.testcase], data: { compose: [commit] } });
+    // Unchanged: the same outcome (and, once final, the same note naming what failed).
+    if (previous?.outcome === result.outcome && (result.outcome === "QUEUED" || result.outcome === "RUNNING" || previous.note === result.note)) return;
+    const stored = await this.deps.store.submit(result);
+    await this.publish(RESULTSDB_RESULT_NEW_TOPIC, stored, headers);
   }
 
   private async final(result: ReturnType<typeof resultOf>, headers: Record<string, string>): Promise<ResultsdbResult> {

@@ -6,6 +6,7 @@ import { GREENWAVE_FAMILY } from "./greenwave.js";
 import { KOJI_FAMILY } from "./koji.js";
 import { PAGURE_FAMILY } from "./pagure.js";
 import { PIPELINE_FAMILY } from "./pipeline.js";
+import { PIPELINE_IMAGE_FAMILY } from "./pipeline-image.js";
 import { PUNGI_FAMILY } from "./pungi.js";
 import { RESULTSDB_FAMILY } from "./resultsdb.js";
 import { WAIVERDB_FAMILY } from "./waiverdb.js";
@@ -22,4 +23,5 @@ export const MESSAGE_FAMILIES: readonly MessageFamily[] = [
   WAIVERDB_FAMILY,
   GREENWAVE_FAMILY,
   PIPELINE_FAMILY,
+  PIPELINE_IMAGE_FAMILY,
 ];

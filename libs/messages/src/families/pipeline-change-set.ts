@@ -7,7 +7,10 @@ export const CHANGE_SET_QUEUED_TOPIC = "pipeline.change-set.queued";
 export const CHANGE_SET_IGNORED_TOPIC = "pipeline.change-set.ignored";
 export const OPERATOR_REQUEST_TOPIC = "pipeline.operator.request";
 
-/** Why a change set exists: the kind of upstream event, or `batch` when a window merged several. */
+/**
+ * Why a change set exists: the kind of upstream event, `batch` when a window merged several,
+ * or `bisect` when the gatekeeper asked for a subset of a failing change set (culprit finding).
+ */
 export const CHANGE_SET_REASONS = [
   "koji-build",
   "koji-tag",
@@ -17,6 +20,7 @@ export const CHANGE_SET_REASONS = [
   "pull-request",
   "operator",
   "batch",
+  "bisect",
 ] as const;
 export type ChangeSetReason = (typeof CHANGE_SET_REASONS)[number];
 
@@ -35,6 +39,7 @@ export const ChangeSetQueued = z.looseObject({
     .describe("Which host definition to compose the members into"),
   requested_by: nonEmptyString.optional().describe("Operator account, for operator change sets"),
   rerun_of: ChangeSetId.optional().describe("The change set an operator asked to run again"),
+  parent_change_set_id: ChangeSetId.optional().describe("For `bisect`: the failing change set whose members this subset is taken from"),
 });
 export type ChangeSetQueued = z.output<typeof ChangeSetQueued>;
 

@@ -164,3 +164,26 @@ describe("pipeline.compose.*", () => {
     expect(ComposeErrorMessage.severity).toBe(40);
   });
 });
+
+describe("culprit finding messages", () => {
+  it("accept a bisect change set naming its parent, and a culprits report", async () => {
+    const { CulpritsFoundMessage } = await import("./pipeline-culprits.js");
+    const members = [build("libfoo-2.0-1.fc41"), build("foo-cli-2.0-1.fc41")];
+    const parent = changeSetIdOf([...members, build("ostree-2024.9-1.fc41")]);
+    const subset = { ...queued(members), reason: "bisect", parent_change_set_id: parent };
+    expect(validateBody(ChangeSetQueuedMessage, subset).ok).toBe(true);
+    expect(validateBody(ChangeSetQueuedMessage, { ...subset, parent_change_set_id: "nope" }).ok).toBe(false);
+    const report = {
+      change_set_id: parent,
+      version: "1.0.0",
+      generated_at: "2025-01-02T03:04:05Z",
+      culprits: [{ kind: "combination", members: ["build:foo-cli-2.0-1.fc41", "build:libfoo-2.0-1.fc41"], rejected: ["build:libfoo-2.0-1.fc41"], failing_tests: ["fedora-ci.koji-build.tier0.functional"], change_set_id: subset.change_set_id }],
+      accepted: ["build:foo-cli-2.0-1.fc41", "build:ostree-2024.9-1.fc41"],
+      composes_tried: 4,
+    };
+    expect(validateBody(CulpritsFoundMessage, report).ok).toBe(true);
+    expect(validateBody(CulpritsFoundMessage, { ...report, culprits: [{ ...report.culprits[0], kind: "pair" }] }).ok).toBe(false);
+    expect(defaultRegistry.forTopic("org.atomic-ci.dev.pipeline.culprits.found")).toBe(CulpritsFoundMessage);
+    expect(CulpritsFoundMessage.packages?.(CulpritsFoundMessage.body.parse(report))).toEqual(["foo-cli", "libfoo"]);
+  });
+});

@@ -1,5 +1,6 @@
 import type { MessageFamily } from "../family.js";
 import { ChangeSetIgnoredMessage, ChangeSetQueuedMessage, OperatorRequestMessage } from "./pipeline-change-set.js";
+import { CulpritsFoundMessage } from "./pipeline-culprits.js";
 import { ComposeCompleteMessage, ComposeErrorMessage, ComposeQueuedMessage, ComposeRunningMessage } from "./pipeline-compose.js";
 
 /**
@@ -10,7 +11,7 @@ export const PIPELINE_FAMILY: MessageFamily = {
   id: "pipeline",
   title: "atomic-ci pipeline",
   description:
-    "Messages the pipeline's services exchange: change sets (trigger-listener), composes (composer) and operator requests (CLI).",
+    "Messages the pipeline's services exchange: change sets (trigger-listener), composes (composer), operator requests (CLI) and culprits of failing change sets (gatekeeper).",
   schemas: [
     ChangeSetQueuedMessage,
     ChangeSetIgnoredMessage,
@@ -19,5 +20,6 @@ export const PIPELINE_FAMILY: MessageFamily = {
     ComposeRunningMessage,
     ComposeCompleteMessage,
     ComposeErrorMessage,
+    CulpritsFoundMessage,
   ],
 };
