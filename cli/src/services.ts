@@ -13,7 +13,7 @@ export type ProcessEnv = Readonly<Record<string, string | undefined>>;
 export const SERVICES: Readonly<Record<string, (env: ProcessEnv) => ServiceDefinition>> = {
   "trigger-listener": () => createTriggerListenerService(),
   composer: (env) => createComposerService({ env }),
-  "image-builder": () => createImageBuilderService(),
+  "image-builder": (env) => createImageBuilderService({ env }),
   "test-runner": (env) => createTestRunnerService({ env }),
   gatekeeper: (env) => createGatekeeperService({ env }),
   publisher: () => createPublisherService(),

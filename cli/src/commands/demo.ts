@@ -48,6 +48,7 @@ async function startServices(world: FixtureWorld, dir: string, definition: strin
       perService: {
         // Their own APIs on free ports: the demo must not collide with anything already listening.
         "test-runner": { config: { env: {}, overrides: { http, testRunner: { workDir: join(dir, "tests"), api: { host: "127.0.0.1", port: 0 } } } } },
+        "image-builder": { config: { env: {}, overrides: { http, imageBuilder: { outDir: join(dir, "images"), workDir: join(dir, "image-work") } } } },
         gatekeeper: { config: { env: {}, overrides: { http, gatekeeper: { api: { host: "127.0.0.1", port: 0 } } } } },
         "trigger-listener": {
           config: { env: {}, overrides: { http, triggerListener: { hostPackages: world.hostDefinition.resolved, candidateTag: world.koji.candidateTag, branch: world.hostDefinition.branch } } },

@@ -18,3 +18,20 @@ export {
 export { buildSysroot, DEFAULT_KARGS, SYSROOT_REPO_MODE, type Sysroot, type SysrootOptions } from "./sysroot.js";
 export { filesystemSize, LINUX_FILESYSTEM_GUID, LINUX_ROOT_X86_64_GUID, makeExt4, makeRawDisk, type PartitionSpec, type PlacedPartition, type RawDisk } from "./disk.js";
 export { sha256File } from "./tools.js";
+export {
+  BOOT_SANITY,
+  BootEntryError,
+  bootSanityScript,
+  bootTest,
+  DEFAULT_BOOT_TIMEOUT_MS,
+  MARKERS,
+  parseBlsEntry,
+  parseResults,
+  readBootEntry,
+  type BootEntry,
+  type BootOutcome,
+  type BootTest,
+  type BootTestOptions,
+  type BootTestResult,
+  type BootTimings,
+} from "./boot.js";

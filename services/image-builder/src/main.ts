@@ -2,4 +2,6 @@
 import { runMain } from "@atomic-ci/runtime";
 import { createImageBuilderService } from "./index.js";
 
-await runMain(createImageBuilderService());
+// The entry point hands its environment to the tools the builder drives (PATH for ostree, mkfs.ext4, qemu-img).
+// eslint-disable-next-line no-restricted-properties -- the process entry point is where the environment comes in
+await runMain(createImageBuilderService({ env: process.env }));
