@@ -63,6 +63,8 @@ const osTools = [
   { what: "cpio", check: () => has("cpio"), deb: "cpio", rpm: "cpio" },
   { what: "busybox (static, for the fixture host's shell)", check: () => quiet("sh", ["-c", "test -x /bin/busybox"]).status === 0, deb: "busybox-static", rpm: "busybox" },
   { what: "a Linux kernel to package into the fixture host", check: hasKernel, deb: "linux-image-amd64", rpm: "kernel-core" },
+  { what: "gpg (signing releases)", check: () => has("gpg"), deb: "gnupg", rpm: "gnupg2" },
+  { what: "xz (compressing published images)", check: () => has("xz"), deb: "xz-utils", rpm: "xz" },
   { what: "qemu-img", check: () => has("qemu-img"), deb: "qemu-utils", rpm: "qemu-img" },
   { what: "qemu-system-x86_64 (boot tests of the images)", check: () => has("qemu-system-x86_64"), deb: "qemu-system-x86", rpm: "qemu-system-x86-core" },
   { what: "sfdisk", check: () => has("sfdisk"), deb: "fdisk", rpm: "util-linux" },

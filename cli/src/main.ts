@@ -8,6 +8,7 @@ import { requestCommand } from "./commands/request.js";
 import { DEFAULT_TOPIC_PREFIX } from "@atomic-ci/runtime";
 import { pinCommand, unpinCommand } from "./commands/pin.js";
 import { waiveCommand } from "./commands/waive.js";
+import { coverageCommand } from "./commands/coverage.js";
 import { EXIT, UsageError } from "./errors.js";
 
 /** Environment the CLI reads, in one place. */
@@ -157,6 +158,21 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: { subjectType: string; subject: string; testcase: string; productVersion: string; comment: string; scenario?: string; revoke?: boolean; username?: string; url?: string; json?: boolean }) => {
       const url = opts.url ?? GATEKEEPER_URL;
       setExit(await waiveCommand({ ...opts, ...(url === undefined ? {} : { url }) }));
+    });
+
+  program
+    .command("coverage")
+    .description("list every host package with whether its dist-git has tests (STI or tmt) and a gating.yaml; the share with tests, and of tests passed on the latest compose")
+    .option("--definition <dir>", "host definition repository (default $ATOMIC_CI_DEFINITION)")
+    .option("--dist-git <dir>", "directory of dist-git repositories, one per source package (default $ATOMIC_CI_DIST_GIT)")
+    .option("--branch <rev>", "branch read in each dist-git repository (default: its HEAD)")
+    .option("--basearch <arch>", "lockfile architecture (manifest-lock.<arch>.json)", "x86_64")
+    .option("--results <url>", "ResultsDB-style API base URL for the latest compose's results")
+    .option("--compose <commit>", "the compose (OSTree commit) to report on (default: the newest compose result)")
+    .option("--json", "print the report as JSON")
+    .action(async (opts: { definition?: string; distGit?: string; branch?: string; basearch: string; results?: string; compose?: string; json?: boolean }) => {
+      const distGit = opts.distGit ?? process.env["ATOMIC_CI_DIST_GIT"];
+      setExit(await coverageCommand({ ...opts, ...definitionOf(opts), ...(distGit === undefined ? {} : { distGit }), env: TOOL_ENV }));
     });
 
   program
