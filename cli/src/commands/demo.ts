@@ -1,9 +1,11 @@
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DEAD_LETTER_HEADERS, encodeMessage, MemoryBroker } from "@atomic-ci/bus";
+import type { GatekeeperServiceDefinition } from "@atomic-ci/gatekeeper";
 import { BASE_MESSAGE, prefixTopic } from "@atomic-ci/messages";
-import { queueOf, runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
+import { queueOf, runServices, type GroupHandle, type ServiceDefinition, type ServiceHandle } from "@atomic-ci/runtime";
+import { runGatingDemo, type GatingSummary } from "../demo/gating.js";
 import { DEMO_MESSAGES } from "../demo/messages.js";
 import { cloneDefinition, runPipelineDemo, type ComposeSummary } from "../demo/pipeline.js";
 import { Watcher } from "../demo/watch.js";
@@ -14,6 +16,8 @@ import { SERVICES, type ProcessEnv } from "../services.js";
 
 const PREFIX = "org.fedoraproject.prod";
 const http = { host: "127.0.0.1", port: 0 };
+/** Where the test-runner says its logs are (its default); the demo reads them back from `tests/runs`. */
+const ARTIFACTS_URL = "http://localhost:8081/artifacts/";
 
 export interface DemoOptions {
   json?: boolean;
@@ -36,10 +40,15 @@ async function runDirectory(cacheDir: string): Promise<string> {
   return mkdtemp(join(cacheDir, "run-"));
 }
 
+/** The gates' services: configured for the world, they join once the pipeline part is shown (they test every compose from then on). */
+const GATES = ["test-runner", "gatekeeper"];
+
 async function startServices(world: FixtureWorld, dir: string, definition: string, broker: MemoryBroker, options: DemoOptions, logs: NodeJS.WritableStream): Promise<GroupHandle> {
   const common = { env: {}, overrides: { http } };
   return runServices(
-    Object.values(SERVICES).map((create) => create(options.env)),
+    Object.entries(SERVICES)
+      .filter(([name]) => !GATES.includes(name))
+      .map(([, create]) => create(options.env)),
     {
       broker,
       config: common,
@@ -47,9 +56,7 @@ async function startServices(world: FixtureWorld, dir: string, definition: strin
       processMetrics: false,
       perService: {
         // Their own APIs on free ports: the demo must not collide with anything already listening.
-        "test-runner": { config: { env: {}, overrides: { http, testRunner: { workDir: join(dir, "tests"), api: { host: "127.0.0.1", port: 0 } } } } },
         "image-builder": { config: { env: {}, overrides: { http, imageBuilder: { outDir: join(dir, "images"), workDir: join(dir, "image-work") } } } },
-        gatekeeper: { config: { env: {}, overrides: { http, gatekeeper: { api: { host: "127.0.0.1", port: 0 } } } } },
         "trigger-listener": {
           config: { env: {}, overrides: { http, triggerListener: { hostPackages: world.hostDefinition.resolved, candidateTag: world.koji.candidateTag, branch: world.hostDefinition.branch } } },
         },
@@ -70,6 +77,56 @@ async function startServices(world: FixtureWorld, dir: string, definition: strin
       },
     },
   );
+}
+
+/**
+ * test-runner and gatekeeper as pipeline-gate.test.ts has them: tests from the world's dist-git
+ * and the demo's definition (the one the composer composes, pins included), policies from that
+ * definition, the world's dist-git for gating.yaml. Started after the pipeline part, so that its
+ * composes (a baseline of every package among them) are not all tested: the gating part asks for
+ * what it shows.
+ */
+async function startGates(
+  world: FixtureWorld,
+  dir: string,
+  definition: string,
+  broker: MemoryBroker,
+  options: DemoOptions,
+  logs: NodeJS.WritableStream,
+): Promise<{ group: GroupHandle; gatekeeperUrl: string }> {
+  const services: ServiceDefinition[] = GATES.flatMap((name) => {
+    const create = SERVICES[name];
+    return create ? [create(options.env)] : [];
+  });
+  const definitionOf = { repo: definition, branch: world.hostDefinition.branch };
+  const api = { host: "127.0.0.1", port: 0 };
+  const group = await runServices(services, {
+    broker,
+    config: { env: {}, overrides: { http } },
+    logDestination: logs,
+    processMetrics: false,
+    perService: {
+      "test-runner": {
+        config: { env: {}, overrides: { http, testRunner: { workDir: join(dir, "tests"), artifactsUrl: ARTIFACTS_URL, distGit: { dir: world.distGit.root }, definition: definitionOf, api } } },
+      },
+      gatekeeper: {
+        config: {
+          env: {},
+          overrides: {
+            http,
+            // `<baseDir>/rpms/<name>`: the world's dist-git root is the `rpms` directory.
+            gatekeeper: { policies: definitionOf, distGit: { baseDir: dirname(world.distGit.root), branch: world.distGit.branch }, api },
+          },
+        },
+      },
+    },
+  });
+  const port = (services.find((s) => s.name === "gatekeeper") as GatekeeperServiceDefinition | undefined)?.running?.apiPort;
+  if (port === undefined) {
+    await group.shutdown("the gatekeeper's API is not listening");
+    throw new Error("the gatekeeper's API is not listening");
+  }
+  return { group, gatekeeperUrl: `http://127.0.0.1:${port}` };
 }
 
 /** The bus part, short: broken messages are dead-lettered with their reasons and the service goes on. */
@@ -95,7 +152,9 @@ async function badMessages(listener: ServiceHandle, broker: MemoryBroker): Promi
 /**
  * The embedded default: every service in this process on the in-memory bus. It shows bad
  * messages dead-lettered, then the pipeline on the fixture world: a Koji build composed into
- * an OSTree commit, a pinned older version composed, a no-op recompose reusing the commit.
+ * an OSTree commit, a pinned older version composed, a no-op recompose reusing the commit;
+ * then the gates: the good build passes both, a broken build is rejected naming its failing
+ * test, a broken combination is isolated, a waiver lets the known failure through.
  * Exit 1 when anything it shows did not happen.
  */
 export async function demoCommand(options: DemoOptions): Promise<number> {
@@ -115,11 +174,12 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const group = await startServices(world, dir, definition, broker, options, logs);
   const listener = group.services[0];
   if (!listener) throw new Error("trigger-listener did not start");
-  say(`  services: ${group.services.map((s) => s.name).join(", ")}`);
+  say(`  services: ${group.services.map((s) => s.name).join(", ")} (${GATES.join(" and ")} join for the gates)`);
   say();
 
   let composes: ComposeSummary[] = [];
   let baseline: ComposeSummary | undefined;
+  const gating: GatingSummary[] = [];
   let failure: string | undefined;
   const deadLettered = await badMessages(listener, broker);
   if (deadLettered < 0) failure = `only ${-deadLettered} bad message(s) were dead-lettered`;
@@ -130,6 +190,24 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   } catch (err) {
     failure ??= err instanceof Error ? err.message : String(err);
   }
+  const goodCompose = composes.find((c) => c.step === "koji-build");
+  let gates: GroupHandle | undefined;
+  if (!failure && goodCompose) {
+    say();
+    say("The gates (test-runner → gatekeeper: each compose tested in the sandbox, Greenwave-style decisions):");
+    try {
+      const started = await startGates(world, dir, definition, broker, options, logs);
+      gates = started.group;
+      say(`  ${gates.services.map((s) => s.name).join(" and ")} started: tests from the world's dist-git and the definition, policies from the definition`);
+      const testRuns = { dir: join(dir, "tests", "runs"), artifactsUrl: ARTIFACTS_URL };
+      await runGatingDemo({ world, bus: listener.bus, watcher, definition, env: options.env, say, gatekeeperUrl: started.gatekeeperUrl, testRuns, goodCompose }, gating);
+    } catch (err) {
+      failure ??= err instanceof Error ? err.message : String(err);
+    }
+  }
+  // Downstream first: the gates, then the pipeline.
+  const gatesResult = gates ? await gates.shutdown("demo finished") : undefined;
+  if (gatesResult && gatesResult.exitCode !== 0) failure ??= `the gates' shutdown exited ${gatesResult.exitCode}`;
   const result = await group.shutdown("demo finished");
   logs.end();
   if (result.exitCode !== 0) failure ??= `shutdown exited ${result.exitCode}`;
@@ -138,7 +216,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   say(failure ? `✗ demo failed: ${failure}` : `✓ done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   say(`  OSTree repository ${join(dir, "repo")}; service logs (JSON lines) ${logFile}`);
   if (options.json) {
-    printJson({ ok: !failure, ...(failure ? { error: failure } : {}), world: world.root, definition, dead_lettered: Math.abs(deadLettered), baseline: baseline ? { repo: baseline.repo, ref: baseline.ref, commit: baseline.commit, os_version: baseline.os_version } : null, composes });
+    printJson({ ok: !failure, ...(failure ? { error: failure } : {}), world: world.root, definition, dead_lettered: Math.abs(deadLettered), baseline: baseline ? { repo: baseline.repo, ref: baseline.ref, commit: baseline.commit, os_version: baseline.os_version } : null, composes, gating });
   }
   return failure ? EXIT.failure : EXIT.ok;
 }

@@ -1,15 +1,19 @@
 import type { MemoryBroker } from "@atomic-ci/bus";
 
-/** A pipeline message as the demo sees it: the topic without prefix, the body, the headers. */
+/** A pipeline message as the demo sees it: the topic without prefix (`pipeline.…`, `resultsdb.…`, `greenwave.…`), the body, the headers. */
 export interface Seen {
   topic: string;
   body: Record<string, unknown>;
   headers: Record<string, unknown>;
 }
 
+/** What the watcher's queue is bound to: the pipeline, the test-runner's results, the gatekeeper's decisions. */
+const WATCHED = ["#.pipeline.#", "#.resultsdb.result.new", "#.greenwave.decision.update"];
+
 /**
- * A queue on the embedded broker bound to every pipeline topic, read by polling: the demo
- * watches what the services say to each other without being one of them.
+ * A queue on the embedded broker bound to every pipeline topic (and the results and decisions
+ * of the gates), read by polling: the demo watches what the services say to each other without
+ * being one of them.
  */
 export class Watcher {
   readonly seen: Seen[] = [];
@@ -18,13 +22,13 @@ export class Watcher {
     private readonly broker: MemoryBroker,
     private readonly queue = "atomic-ci.demo.watch",
   ) {
-    broker.bind(queue, "amq.topic", "#.pipeline.#");
+    for (const pattern of WATCHED) broker.bind(queue, "amq.topic", pattern);
   }
 
   private drain(): void {
     for (const wire of this.broker.take(this.queue)) {
       const body = JSON.parse(wire.body.toString("utf8")) as Record<string, unknown>;
-      this.seen.push({ topic: wire.routingKey.replace(/^.*?\.pipeline\./, "pipeline."), body, headers: wire.properties.headers });
+      this.seen.push({ topic: wire.routingKey.replace(/^.*?\.(pipeline|resultsdb|greenwave)\./, "$1."), body, headers: wire.properties.headers });
     }
   }
 
