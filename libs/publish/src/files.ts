@@ -1,10 +1,10 @@
 // File helpers: atomic writes (temp file in the same directory + rename, so a reader sees the
-// old or the new file, never half of one) and a directory lock (mkdir is atomic).
+// old or the new file, never half of one) and the publish lock.
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { lockDirectory, type DirLockOptions as LockOptions, type Unlock } from "@atomic-ci/tools";
 import type { z } from "zod";
 
 export async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
@@ -47,42 +47,9 @@ export function sha256File(path: string): Promise<string> {
   });
 }
 
-export type Unlock = () => Promise<void>;
+export { LockTimeoutError as PublishLockTimeoutError, type DirLockOptions as LockOptions, type Unlock } from "@atomic-ci/tools";
 
-export interface LockOptions {
-  timeoutMs?: number;
-  /** A lock older than this was left by a crashed publisher and is broken. */
-  staleMs?: number;
-  pollMs?: number;
-}
-
-export class PublishLockTimeoutError extends Error {
-  constructor(path: string, ms: number) {
-    super(`could not take the publish lock ${path} within ${ms} ms`);
-    this.name = "PublishLockTimeoutError";
-  }
-}
-
-/** Take the lock directory `path` (wait while another publisher holds it). */
-export async function lockDir(path: string, options: LockOptions = {}): Promise<Unlock> {
-  const { timeoutMs = 30 * 60_000, staleMs = 2 * 60 * 60_000, pollMs = 50 } = options;
-  await mkdir(dirname(path), { recursive: true });
-  const token = `${process.pid}-${randomBytes(8).toString("hex")}`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await mkdir(path);
-      await writeFile(join(path, "owner"), token);
-      return async () => {
-        const owner = await readFile(join(path, "owner"), "utf8").catch(() => undefined);
-        if (owner === token) await rm(path, { recursive: true, force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (age > staleMs) await rm(path, { recursive: true, force: true });
-    else if (Date.now() > deadline) throw new PublishLockTimeoutError(path, timeoutMs);
-    else await sleep(pollMs);
-  }
+/** Take the publish lock directory `path`; a lock older than 2 h was left by a crashed publisher. */
+export function lockDir(path: string, options: LockOptions = {}): Promise<Unlock> {
+  return lockDirectory(path, { staleMs: 2 * 60 * 60_000, ...options });
 }

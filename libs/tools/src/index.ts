@@ -43,3 +43,4 @@ export {
   rpmFileDigest,
   type RpmHeader,
 } from "./rpm.js";
+export { lockDirectory, LockTimeoutError, type DirLockOptions, type Unlock } from "./dir-lock.js";
