@@ -6,7 +6,7 @@
 // gatekeeper composes subsets of it until it has named the pair (pipeline.culprits.found).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryBroker } from "@atomic-ci/bus";
@@ -16,7 +16,7 @@ import { changeSetIdOf, validateBody, CulpritsFoundMessage, type ChangeSetMember
 import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
 import { createTestRunnerService } from "@atomic-ci/test-runner";
 import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
-import { buildFixtureWorld, findBuild, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
+import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
 import { PACKAGE_TEST_CASE } from "../fixture-world/src/distgit.js";
 import { COMPOSE_TEST_CASES } from "../fixture-world/src/hostdef.js";
 
@@ -26,7 +26,6 @@ interface Seen {
 }
 
 const WATCH = "test.pipeline-gate-watch";
-const http = { host: "127.0.0.1", port: 0 };
 
 let world: FixtureWorld;
 let dir: string;
@@ -83,55 +82,7 @@ beforeAll(async () => {
     broker,
     logDestination: quiet,
     processMetrics: false,
-    perService: {
-      "trigger-listener": {
-        config: {
-          env: {},
-          overrides: { http, triggerListener: { hostPackages: world.hostDefinition.resolved, candidateTag: world.koji.candidateTag, branch: world.hostDefinition.branch } },
-        },
-      },
-      composer: {
-        config: {
-          env: {},
-          overrides: {
-            http,
-            composer: {
-              definition: { repo: world.hostDefinition.path, branch: world.hostDefinition.branch },
-              workDir: `${dir}/compose-work`,
-              ostreeRepo: `${dir}/repo`,
-              candidates: { id: world.repos.candidates.id, url: world.repos.candidates.url },
-            },
-          },
-        },
-      },
-      "test-runner": {
-        config: {
-          env: {},
-          overrides: {
-            http,
-            testRunner: {
-              workDir: `${dir}/test-work`,
-              distGit: { dir: world.distGit.root },
-              definition: { repo: world.hostDefinition.path, branch: world.hostDefinition.branch },
-              api: { host: "127.0.0.1", port: 0 },
-            },
-          },
-        },
-      },
-      gatekeeper: {
-        config: {
-          env: {},
-          overrides: {
-            http,
-            gatekeeper: {
-              policies: { repo: world.hostDefinition.path, branch: world.hostDefinition.branch },
-              distGit: { baseDir: dirname(world.distGit.root), branch: world.distGit.branch },
-              api: { host: "127.0.0.1", port: 0 },
-            },
-          },
-        },
-      },
-    },
+    perService: pipelinePerService(world, dir),
   });
   const first = group.services[0];
   if (!first) throw new Error("trigger-listener did not start");

@@ -13,11 +13,10 @@ import { createComposerService } from "@atomic-ci/composer";
 import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
 import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
 import { createImageBuilderService } from "@atomic-ci/image-builder";
-import { buildFixtureWorld, findBuild, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
+import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
 
 const run = promisify(execFile);
 const WATCH = "test.pipeline-images-watch";
-const http = { host: "127.0.0.1", port: 0 };
 
 interface Seen {
   topic: string;
@@ -73,43 +72,10 @@ beforeAll(async () => {
     broker,
     logDestination: quiet,
     processMetrics: false,
-    perService: {
-      "trigger-listener": {
-        config: {
-          env: {},
-          overrides: {
-            http,
-            triggerListener: {
-              hostPackages: world.hostDefinition.resolved,
-              candidateTag: world.koji.candidateTag,
-              branch: world.hostDefinition.branch,
-              definitionRepo: world.hostDefinition.name,
-            },
-          },
-        },
-      },
-      composer: {
-        config: {
-          env: {},
-          overrides: {
-            http,
-            composer: {
-              definition: { repo: world.hostDefinition.path, branch: world.hostDefinition.branch },
-              workDir: `${dir}/compose-work`,
-              ostreeRepo: `${dir}/repo`,
-              candidates: { id: world.repos.candidates.id, url: world.repos.candidates.url },
-            },
-          },
-        },
-      },
-      "image-builder": {
-        config: {
-          env: {},
-          // One delivery: an infrastructure error is reported at once instead of requeued.
-          overrides: { http, bus: { maxDeliveries: 1 }, imageBuilder: { outDir: `${dir}/images`, workDir: `${dir}/image-work` } },
-        },
-      },
-    },
+    perService: pipelinePerService(world, dir, {
+      // One delivery: an infrastructure error is reported at once instead of requeued.
+      "image-builder": { bus: { maxDeliveries: 1 } },
+    }),
   });
   const first = group.services[0];
   if (!first) throw new Error("trigger-listener did not start");

@@ -7,11 +7,10 @@ import { MemoryBroker } from "@atomic-ci/bus";
 import { createComposerService } from "@atomic-ci/composer";
 import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
 import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
-import type { FixtureWorld } from "../fixture-world/src/index.js";
+import { pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
 
 const run = promisify(execFile);
 const WATCH = "test.pipeline-watch";
-const http = { host: "127.0.0.1", port: 0 };
 
 export interface Seen {
   topic: string;
@@ -39,37 +38,7 @@ export async function startPipeline(world: FixtureWorld, dir: string): Promise<P
     broker,
     logDestination: quiet,
     processMetrics: false,
-    perService: {
-      "trigger-listener": {
-        config: {
-          env: {},
-          overrides: {
-            http,
-            triggerListener: {
-              hostPackages: world.hostDefinition.resolved,
-              candidateTag: world.koji.candidateTag,
-              branch: world.hostDefinition.branch,
-              // The world's definition repository has no namespace (`fedora-atomic`).
-              definitionRepo: world.hostDefinition.name,
-            },
-          },
-        },
-      },
-      composer: {
-        config: {
-          env: {},
-          overrides: {
-            http,
-            composer: {
-              definition: { repo: world.hostDefinition.path, branch: world.hostDefinition.branch },
-              workDir: `${dir}/work`,
-              ostreeRepo: `${dir}/repo`,
-              candidates: { id: world.repos.candidates.id, url: world.repos.candidates.url },
-            },
-          },
-        },
-      },
-    },
+    perService: pipelinePerService(world, dir),
   });
   const listener = group.services[0];
   if (!listener) throw new Error("trigger-listener did not start");

@@ -12,7 +12,7 @@ import { defaultRegistry, testCaseName, validateBody, type ResultsdbResult } fro
 import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
 import { createTestRunnerService, type TestRunnerService } from "@atomic-ci/test-runner";
 import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
-import { buildFixtureWorld, findBuild, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
+import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
 
 interface Seen {
   topic: string;
@@ -20,7 +20,6 @@ interface Seen {
 }
 
 const WATCH = "test.test-runner-watch";
-const http = { host: "127.0.0.1", port: 0 };
 
 let world: FixtureWorld;
 let dir: string;
@@ -75,40 +74,7 @@ beforeAll(async () => {
     broker,
     logDestination: quiet,
     processMetrics: false,
-    perService: {
-      "trigger-listener": {
-        config: { env: {}, overrides: { http, triggerListener: { hostPackages: world.hostDefinition.resolved, candidateTag: world.koji.candidateTag, branch: world.hostDefinition.branch } } },
-      },
-      composer: {
-        config: {
-          env: {},
-          overrides: {
-            http,
-            composer: {
-              definition: { repo: world.hostDefinition.path, branch: world.hostDefinition.branch },
-              workDir: `${dir}/compose-work`,
-              ostreeRepo: `${dir}/repo`,
-              candidates: { id: world.repos.candidates.id, url: world.repos.candidates.url },
-            },
-          },
-        },
-      },
-      "test-runner": {
-        config: {
-          env: {},
-          overrides: {
-            http,
-            testRunner: {
-              workDir: `${dir}/test-work`,
-              distGit: { dir: world.distGit.root },
-              definition: { repo: world.hostDefinition.path, branch: world.hostDefinition.branch },
-              api: { host: "127.0.0.1", port: 0 },
-              artifactsUrl: "https://artifacts.example.invalid/runs/",
-            },
-          },
-        },
-      },
-    },
+    perService: pipelinePerService(world, dir, { "test-runner": { testRunner: { artifactsUrl: "https://artifacts.example.invalid/runs/" } } }),
   });
   const first = group.services[0];
   if (!first) throw new Error("trigger-listener did not start");

@@ -21,3 +21,4 @@ export { HOST_PACKAGES, hostPackageNames } from "./catalog/index.js";
 export { BOOT_MODULES, EXTRA_MODULES } from "./kernel/modules.js";
 export { DEFAULT_CACHE_DIR } from "./cache.js";
 export type { Breakage, RepoName, TestsKind } from "./model.js";
+export { pipelineOverrides, pipelinePerService } from "./pipeline-config.js";
