@@ -16,14 +16,11 @@ import { changeSetIdOf, validateBody, CulpritsFoundMessage, type ChangeSetMember
 import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
 import { createTestRunnerService } from "@atomic-ci/test-runner";
 import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
+import { watchBroker, type Seen, type Watcher } from "./watch.js";
 import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
 import { PACKAGE_TEST_CASE } from "../fixture-world/src/distgit.js";
 import { COMPOSE_TEST_CASES } from "../fixture-world/src/hostdef.js";
 
-interface Seen {
-  topic: string;
-  body: Record<string, unknown>;
-}
 
 const WATCH = "test.pipeline-gate-watch";
 
@@ -32,18 +29,9 @@ let dir: string;
 let group: GroupHandle;
 let listener: ServiceHandle;
 const seen: Seen[] = [];
-let drain: () => void;
+let watcher: Watcher;
 
-async function waitFor(match: (m: Seen) => boolean, timeoutMs = 120_000): Promise<Seen> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    drain();
-    const found = seen.find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out; seen: ${seen.map((s) => s.topic.replace(/^.*?\.(pipeline|greenwave|resultsdb)\./, "$1.")).join(", ")}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = (match: (m: Seen) => boolean, timeoutMs = 120_000): Promise<Seen> => watcher.waitFor(match, timeoutMs);
 
 const is = (m: Seen, suffix: string) => m.topic.endsWith(suffix);
 const decision = (subjectType: string, identifier: string, context: string) => (m: Seen) =>
@@ -72,9 +60,7 @@ beforeAll(async () => {
   world = await buildFixtureWorld();
   dir = await mkdtemp(join(tmpdir(), "atomic-ci-pipeline-gate-"));
   const broker = new MemoryBroker();
-  broker.bind(WATCH, "amq.topic", "#.pipeline.#");
-  broker.bind(WATCH, "amq.topic", "#.resultsdb.result.new");
-  broker.bind(WATCH, "amq.topic", "#.greenwave.decision.update");
+  watcher = watchBroker(broker, WATCH, ["#.pipeline.#", "#.resultsdb.result.new", "#.greenwave.decision.update"], { into: seen });
   const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
   // The gatekeeper reads `<baseDir>/rpms/<name>`; the test-runner `<dir>/<name>`.
   expect(basename(world.distGit.root)).toBe("rpms");
@@ -87,9 +73,6 @@ beforeAll(async () => {
   const first = group.services[0];
   if (!first) throw new Error("trigger-listener did not start");
   listener = first;
-  drain = () => {
-    for (const wire of broker.take(WATCH)) seen.push({ topic: wire.routingKey, body: JSON.parse(wire.body.toString("utf8")) as Record<string, unknown> });
-  };
 }, 180_000);
 
 afterAll(async () => {

@@ -13,16 +13,12 @@ import { createComposerService } from "@atomic-ci/composer";
 import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
 import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
 import { createImageBuilderService } from "@atomic-ci/image-builder";
+import { pipelineTopic, watchBroker, type Seen, type Watcher } from "./watch.js";
 import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
 
 const run = promisify(execFile);
 const WATCH = "test.pipeline-images-watch";
 
-interface Seen {
-  topic: string;
-  body: Record<string, unknown>;
-  headers: Record<string, unknown>;
-}
 interface Artifact {
   path: string;
   sha256: string;
@@ -38,23 +34,8 @@ let listener: ServiceHandle;
 const seen: Seen[] = [];
 let broker: MemoryBroker;
 
-function drain(): void {
-  for (const wire of broker.take(WATCH)) {
-    const body = JSON.parse(wire.body.toString("utf8")) as Record<string, unknown>;
-    seen.push({ topic: wire.routingKey.replace(/^.*?\.pipeline\./, "pipeline."), body, headers: wire.properties.headers });
-  }
-}
-
-async function waitFor(match: (m: Seen) => boolean, timeoutMs = 120_000, from = 0): Promise<Seen> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    drain();
-    const found = seen.slice(from).find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out; seen: ${seen.map((s) => s.topic).join(", ")}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+let watcher: Watcher;
+const waitFor = (match: (m: Seen) => boolean, timeoutMs = 120_000, from = 0): Promise<Seen> => watcher.waitFor(match, timeoutMs, from);
 
 const topicIs = (topic: string, changeSet?: unknown) => (m: Seen) => m.topic === topic && (changeSet === undefined || m.body["change_set_id"] === changeSet);
 
@@ -66,7 +47,7 @@ beforeAll(async () => {
   world = await buildFixtureWorld();
   dir = await mkdtemp(join(tmpdir(), "atomic-ci-pipeline-images-"));
   broker = new MemoryBroker();
-  broker.bind(WATCH, "amq.topic", "#.pipeline.#");
+  watcher = watchBroker(broker, WATCH, ["#.pipeline.#"], { topicOf: pipelineTopic, into: seen });
   const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
   group = await runServices([createTriggerListenerService(), createComposerService({ env: process.env }), createImageBuilderService({ env: process.env })], {
     broker,

@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
+import { pipelineTopic, watchBroker, type Seen } from "./watch.js";
 import { MemoryBroker } from "@atomic-ci/bus";
 import { createComposerService } from "@atomic-ci/composer";
 import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
@@ -12,11 +13,7 @@ import { pipelinePerService, type FixtureWorld } from "../fixture-world/src/inde
 const run = promisify(execFile);
 const WATCH = "test.pipeline-watch";
 
-export interface Seen {
-  topic: string;
-  body: Record<string, unknown>;
-  headers: Record<string, unknown>;
-}
+export type { Seen } from "./watch.js";
 
 export interface Pipeline {
   group: GroupHandle;
@@ -31,8 +28,7 @@ export interface Pipeline {
 /** Start the two services; `dir` receives the composer's repository and scratch space. */
 export async function startPipeline(world: FixtureWorld, dir: string): Promise<Pipeline> {
   const broker = new MemoryBroker();
-  // Bound before anything is published, so the watcher misses nothing.
-  broker.bind(WATCH, "amq.topic", "#.pipeline.#");
+  const watcher = watchBroker(broker, WATCH, ["#.pipeline.#"], { topicOf: pipelineTopic });
   const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
   const group = await runServices([createTriggerListenerService(), createComposerService({ env: process.env })], {
     broker,
@@ -42,27 +38,11 @@ export async function startPipeline(world: FixtureWorld, dir: string): Promise<P
   });
   const listener = group.services[0];
   if (!listener) throw new Error("trigger-listener did not start");
-  const seen: Seen[] = [];
-  const drain = () => {
-    for (const wire of broker.take(WATCH)) {
-      const body = JSON.parse(wire.body.toString("utf8")) as Record<string, unknown>;
-      seen.push({ topic: wire.routingKey.replace(/^.*?\.pipeline\./, "pipeline."), body, headers: wire.properties.headers });
-    }
-  };
   return {
     group,
     listener,
-    seen,
-    async waitFor(match, timeoutMs = 60_000, from = 0) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        drain();
-        const found = seen.slice(from).find(match);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`timed out; seen: ${seen.map((s) => s.topic).join(", ")}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    seen: watcher.seen,
+    waitFor: (match, timeoutMs, from) => watcher.waitFor(match, timeoutMs, from),
     async publishFedora(message) {
       await listener.bus.publish(message.topic, message.body, { topicPrefix: "org.fedoraproject.prod" });
     },

@@ -12,12 +12,9 @@ import { defaultRegistry, testCaseName, validateBody, type ResultsdbResult } fro
 import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
 import { createTestRunnerService, type TestRunnerService } from "@atomic-ci/test-runner";
 import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
+import { watchBroker, type Seen, type Watcher } from "./watch.js";
 import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
 
-interface Seen {
-  topic: string;
-  body: Record<string, unknown>;
-}
 
 const WATCH = "test.test-runner-watch";
 
@@ -28,18 +25,9 @@ let listener: ServiceHandle;
 let testRunner: TestRunnerService;
 let api: string;
 const seen: Seen[] = [];
-let drain: () => void;
+let watcher: Watcher;
 
-async function waitFor(match: (m: Seen) => boolean, timeoutMs = 90_000): Promise<Seen> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    drain();
-    const found = seen.find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out; seen: ${seen.map((s) => s.topic).join(", ")}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = (match: (m: Seen) => boolean, timeoutMs = 90_000): Promise<Seen> => watcher.waitFor(match, timeoutMs);
 
 const testcase = (m: Seen) => testCaseName(m.body as { test: { namespace: string; type: string; category: string } });
 const ofCompose = (m: Seen, composeId: unknown) => (m.body["artifact"] as { id?: unknown } | undefined)?.id === composeId;
@@ -65,9 +53,7 @@ beforeAll(async () => {
   world = await buildFixtureWorld();
   dir = await mkdtemp(join(tmpdir(), "atomic-ci-test-runner-"));
   const broker = new MemoryBroker();
-  broker.bind(WATCH, "amq.topic", "#.pipeline.#");
-  broker.bind(WATCH, "amq.topic", "#.ci.productmd-compose.test.#");
-  broker.bind(WATCH, "amq.topic", "#.resultsdb.result.new");
+  watcher = watchBroker(broker, WATCH, ["#.pipeline.#", "#.ci.productmd-compose.test.#", "#.resultsdb.result.new"], { into: seen });
   const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
   testRunner = createTestRunnerService({ env: process.env });
   group = await runServices([createTriggerListenerService(), createComposerService({ env: process.env }), testRunner], {
@@ -80,9 +66,6 @@ beforeAll(async () => {
   if (!first) throw new Error("trigger-listener did not start");
   listener = first;
   api = `http://127.0.0.1:${testRunner.apiPort()}`;
-  drain = () => {
-    for (const wire of broker.take(WATCH)) seen.push({ topic: wire.routingKey, body: JSON.parse(wire.body.toString("utf8")) as Record<string, unknown> });
-  };
 }, 180_000);
 
 afterAll(async () => {
