@@ -37,3 +37,4 @@ export type { NatsTransportDeps } from "./nats/transport.js";
 export { resolveNatsOptions, NATS_DEFAULTS } from "./nats/options.js";
 export type { NatsOptions, ResolvedNatsOptions, NatsTlsOptions } from "./nats/options.js";
 export { deadLetterSubject, durableName } from "./nats/subjects.js";
+export { RedisLink, type RedisLinkOptions } from "./redis-link.js";

@@ -1,5 +1,5 @@
-import { once } from "node:events";
-import { Redis } from "ioredis";
+import { RedisLink } from "@atomic-ci/bus";
+import type { Redis } from "ioredis";
 import { emptyState, type TriggerState } from "./core/types.js";
 import type { ChangeSetStore, VersionedState } from "./store.js";
 
@@ -35,38 +35,21 @@ return 1`;
  * what is older than the retention itself.
  */
 export class RedisChangeSetStore implements ChangeSetStore {
-  readonly client: Redis;
   readonly key: string;
-  private readonly owned: boolean;
-  private lastError: Error | undefined;
+  private readonly link: RedisLink;
 
   constructor(options: RedisChangeSetStoreOptions) {
-    if (options.client) {
-      this.client = options.client;
-      this.owned = false;
-    } else if (options.url) {
-      this.client = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-      this.owned = true;
-      // Without a listener ioredis prints every failed reconnect to stderr.
-      this.client.on("error", (err: Error) => {
-        this.lastError = err;
-        options.onError?.(err);
-      });
-    } else {
-      throw new Error("RedisChangeSetStore needs a client or a url");
-    }
+    this.link = new RedisLink(options, "RedisChangeSetStore");
     this.key = options.key ?? DEFAULT_STATE_KEY;
   }
 
+  get client(): Redis {
+    return this.link.client;
+  }
+
   /** Connect (when the store owns its client) and check that Redis answers. */
-  async connect(): Promise<void> {
-    try {
-      if (this.owned && this.client.status === "wait") await this.client.connect();
-      await this.client.ping();
-    } catch (err) {
-      const cause = this.lastError ?? err;
-      throw new Error(`cannot reach Redis: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    }
+  connect(): Promise<void> {
+    return this.link.connect();
   }
 
   async load(): Promise<VersionedState> {
@@ -80,19 +63,8 @@ export class RedisChangeSetStore implements ChangeSetStore {
     return saved === 1;
   }
 
-  async close(): Promise<void> {
-    if (!this.owned) return;
-    if (this.client.status !== "ready") {
-      this.client.disconnect();
-      return;
-    }
-    const ended = once(this.client, "end").catch(() => undefined);
-    try {
-      await this.client.quit();
-      await ended;
-    } catch {
-      this.client.disconnect();
-    }
+  close(): Promise<void> {
+    return this.link.close();
   }
 }
 

@@ -1,5 +1,5 @@
-import { once } from "node:events";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { RedisLink } from "../redis-link.js";
 import type { ClaimResult, IdempotencyStore } from "./store.js";
 
 export interface RedisIdempotencyOptions {
@@ -32,43 +32,23 @@ const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == "claimed" then return r
  * redelivery can then be processed by another replica.
  */
 export class RedisIdempotencyStore implements IdempotencyStore {
-  readonly client: Redis;
-  private readonly owned: boolean;
+  private readonly link: RedisLink;
   private readonly prefix: string;
   private readonly retentionMs: number;
-  private lastError: Error | undefined;
 
   constructor(options: RedisIdempotencyOptions) {
-    if (options.client) {
-      this.client = options.client;
-      this.owned = false;
-    } else if (options.url) {
-      // Few retries per command: the consumer requeues on a store error, which beats a
-      // handler waiting a long time on a Redis that is away.
-      this.client = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-      this.owned = true;
-      // Without a listener ioredis prints every failed reconnect to stderr.
-      this.client.on("error", (err: Error) => {
-        this.lastError = err;
-        options.onError?.(err);
-      });
-    } else {
-      throw new Error("RedisIdempotencyStore needs a client or a url");
-    }
+    this.link = new RedisLink(options, "RedisIdempotencyStore");
     this.prefix = options.prefix ?? REDIS_IDEMPOTENCY_DEFAULTS.prefix;
     this.retentionMs = options.retentionMs ?? REDIS_IDEMPOTENCY_DEFAULTS.retentionMs;
   }
 
+  get client(): Redis {
+    return this.link.client;
+  }
+
   /** Connect (when the store owns its client) and check that Redis answers. */
-  async connect(): Promise<void> {
-    try {
-      if (this.owned && this.client.status === "wait") await this.client.connect();
-      await this.client.ping();
-    } catch (err) {
-      // ioredis only says "Connection is closed"; the socket error says why.
-      const cause = this.lastError ?? err;
-      throw new Error(`cannot reach Redis: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    }
+  connect(): Promise<void> {
+    return this.link.connect();
   }
 
   key(scope: string, id: string): string {
@@ -97,22 +77,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     await this.client.eval(RELEASE_SCRIPT, 1, this.key(scope, id));
   }
 
-  async close(): Promise<void> {
-    if (!this.owned) return;
-    // Only a connected client has anything to flush; otherwise stop reconnecting at once.
-    if (this.client.status !== "ready") {
-      this.client.disconnect();
-      return;
-    }
-    // QUIT resolves on the server's OK; the socket closes just after, and "closed" should
-    // mean closed (shutdown reports the order in which things really went away).
-    const ended = once(this.client, "end").catch(() => undefined);
-    try {
-      await this.client.quit();
-      await ended;
-    } catch {
-      // Already closing or never connected: nothing left to flush.
-      this.client.disconnect();
-    }
+  close(): Promise<void> {
+    return this.link.close();
   }
 }
