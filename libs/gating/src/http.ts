@@ -1,32 +1,11 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { BodyTooLargeError, readBody, sendJson } from "@atomic-ci/http";
 import { decide } from "./decide.js";
 import { validateGatingYaml } from "./policy.js";
 import type { DecisionPorts } from "./ports.js";
 
 export const DECISION_PATH = "/api/v1.0/decision";
 export const VALIDATE_PATH = "/api/v1.0/validate-gating-yaml";
-
-/** Request bodies are small JSON documents or gating.yaml files; refuse anything bigger. */
-const MAX_BODY_BYTES = 1024 * 1024;
-
-class BodyTooLarge extends Error {}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge("request body too large");
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 async function route(ports: DecisionPorts, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? "/", "http://localhost").pathname;
@@ -63,7 +42,7 @@ export function gatingRequestListener(ports: DecisionPorts): RequestListener {
   return (req, res) => {
     route(ports, req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof BodyTooLarge) sendJson(res, 413, { message: err.message });
+      if (err instanceof BodyTooLargeError) sendJson(res, 413, { message: err.message });
       else sendJson(res, 500, { message: "Internal Server Error" });
     });
   };

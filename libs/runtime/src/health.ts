@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listen, sendJson } from "@atomic-ci/http";
 import type { Logger, Metrics } from "@atomic-ci/telemetry";
 
 /** The counters /ready reports, as fedora-messaging's monitor does (summed over labels). */
@@ -32,11 +32,8 @@ export async function readyCounters(metrics: Metrics): Promise<ReadyCounters> {
   return Object.fromEntries(entries) as ReadyCounters;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
-  res.end(text);
-}
+/** Probes must never see a cached answer. */
+const NO_STORE = { "cache-control": "no-store" };
 
 /**
  * `/live`, `/ready` and `/metrics` for OpenShift probes and Prometheus, on plain node:http:
@@ -50,7 +47,7 @@ export class HealthServer {
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => {
         options.logger?.error({ err, url: req.url }, "health endpoint failed");
-        if (!res.headersSent) sendJson(res, 500, { status: "ERROR" });
+        if (!res.headersSent) sendJson(res, 500, { status: "ERROR" }, NO_STORE);
         else res.destroy();
       });
     });
@@ -62,24 +59,14 @@ export class HealthServer {
     return this.boundPort;
   }
 
-  start(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off("error", reject);
-        this.boundPort = (this.server.address() as AddressInfo).port;
-        resolve(this.boundPort);
-      });
-    });
+  async start(): Promise<number> {
+    this.boundPort = await listen(this.server, this.options.host, this.options.port);
+    return this.boundPort;
   }
 
   /** Stop listening and close connections (idle keep-alive ones at once). */
   close(): Promise<void> {
-    if (!this.server.listening) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.server.close((err) => (err ? reject(err) : resolve()));
-      this.server.closeIdleConnections();
-    });
+    return closeServer(this.server, "idle");
   }
 
   /** For a shutdown that ran out of time: drop every connection, busy or not. */
@@ -90,20 +77,20 @@ export class HealthServer {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (path !== "/live" && path !== "/ready" && path !== "/metrics") {
-      sendJson(res, 404, { status: "NOT_FOUND" });
+      sendJson(res, 404, { status: "NOT_FOUND" }, NO_STORE);
       return;
     }
     if (req.method !== "GET") {
       res.setHeader("allow", "GET");
-      sendJson(res, 405, { status: "METHOD_NOT_ALLOWED" });
+      sendJson(res, 405, { status: "METHOD_NOT_ALLOWED" }, NO_STORE);
       return;
     }
     if (path === "/live") {
-      sendJson(res, 200, { status: "OK" });
+      sendJson(res, 200, { status: "OK" }, NO_STORE);
     } else if (path === "/ready") {
       const state = this.options.state();
       const counters = await readyCounters(this.options.metrics);
-      sendJson(res, state.ready ? 200 : 503, { status: state.ready ? "OK" : "UNAVAILABLE", consuming: state.consuming, ...counters });
+      sendJson(res, state.ready ? 200 : 503, { status: state.ready ? "OK" : "UNAVAILABLE", consuming: state.consuming, ...counters }, NO_STORE);
     } else {
       const registry = this.options.metrics.registry;
       const text = await registry.metrics();

@@ -2,12 +2,11 @@
 // WaiverDB's waiver endpoints, and the rest of Greenwave's API from @atomic-ci/gating.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DECISION_PATH, gatingRequestListener } from "@atomic-ci/gating";
+import { BodyTooLargeError, readBody, sendJson } from "@atomic-ci/http";
 import { z } from "zod";
 import type { Gatekeeper } from "./gatekeeper.js";
 
 export const WAIVERS_PATH = "/api/v1.0/waivers";
-
-const MAX_BODY_BYTES = 1024 * 1024;
 
 /** WaiverDB's `POST /api/v1.0/waivers` fields (`waived` defaults to true, as in WaiverDB). */
 export const WaiverRequest = z.strictObject({
@@ -21,24 +20,11 @@ export const WaiverRequest = z.strictObject({
   scenario: z.string().min(1).nullable().optional(),
 });
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-class BodyTooLarge extends Error {}
-
+/** The body as JSON, or not-ok when it is not JSON (Greenwave answers 400 then). */
 async function readJson(req: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge("request body too large");
-    chunks.push(chunk);
-  }
+  const text = await readBody(req);
   try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown };
+    return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
     return { ok: false };
   }
@@ -88,27 +74,8 @@ export function createApiServer(gatekeeper: Gatekeeper): Server {
   return createServer((req, res) => {
     route(gatekeeper, fallback, req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof BodyTooLarge) sendJson(res, 413, { message: err.message });
+      if (err instanceof BodyTooLargeError) sendJson(res, 413, { message: err.message });
       else sendJson(res, 500, { message: "Internal Server Error" });
     });
-  });
-}
-
-/** Listen; resolves with the port (useful with port 0). */
-export function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      const address = server.address();
-      resolve(typeof address === "object" && address ? address.port : port);
-    });
-  });
-}
-
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
   });
 }

@@ -15,7 +15,8 @@ import {
 } from "@atomic-ci/messages";
 import { defaultConfigOf, type ServiceDefinition } from "@atomic-ci/runtime";
 import type { ToolEnv } from "@atomic-ci/tools";
-import { closeServer, createApiServer, listen } from "./api.js";
+import { closeServer, listen } from "@atomic-ci/http";
+import { createApiServer } from "./api.js";
 import { gatekeeperConfigSchema, type GatekeeperConfig } from "./config.js";
 import { DistGit } from "./distgit.js";
 import { CulpritFinder } from "./culprits/finder.js";

@@ -4,7 +4,7 @@
 //   GET /api/v2.0/results/<id>
 // List responses are `{data: [...], next, prev}` (next/prev: URLs or null), as ResultsDB's.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listen, sendJson } from "@atomic-ci/http";
 import { RESULTSDB_OUTCOMES, type ResultsdbOutcome } from "@atomic-ci/messages";
 import { DEFAULT_RESULTS_LIMIT, type ResultsQuery, type ResultsStore } from "./store.js";
 
@@ -15,11 +15,8 @@ const RESERVED = new Set(["item", "type", "testcases", "outcome", "since", "limi
 
 class BadRequest extends Error {}
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
-  res.end(text);
-}
+/** Results change with every run: no cache may keep an answer. */
+const NO_STORE = { "cache-control": "no-store" };
 
 /** ResultsDB's comma lists: `item=a,b` and `item=a&item=b` alike. */
 function list(params: URLSearchParams, key: string): string[] | undefined {
@@ -80,7 +77,7 @@ export async function handleResultsRequest(store: ResultsStore, req: IncomingMes
   if (path !== RESULTS_PATH && !path.startsWith(`${RESULTS_PATH}/`)) return false;
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.setHeader("allow", "GET, HEAD");
-    sendJson(res, 405, { message: "Method not allowed" });
+    sendJson(res, 405, { message: "Method not allowed" }, NO_STORE);
     return true;
   }
   try {
@@ -94,19 +91,19 @@ export async function handleResultsRequest(store: ResultsStore, req: IncomingMes
         return `${url.pathname}?${next.searchParams.toString()}`;
       };
       const current = query.page ?? 0;
-      sendJson(res, 200, { data: page.results, next: page.more ? at(current + 1) : null, prev: current > 0 ? at(current - 1) : null });
+      sendJson(res, 200, { data: page.results, next: page.more ? at(current + 1) : null, prev: current > 0 ? at(current - 1) : null }, NO_STORE);
     } else if (rest === "latest") {
       const { limit: _limit, page: _page, ...filters } = parseResultsQuery(url.searchParams);
-      sendJson(res, 200, { data: await store.latest(filters) });
+      sendJson(res, 200, { data: await store.latest(filters) }, NO_STORE);
     } else if (/^\d+$/.test(rest)) {
       const result = await store.get(Number(rest));
-      if (result) sendJson(res, 200, result);
-      else sendJson(res, 404, { message: "Result not found" });
+      if (result) sendJson(res, 200, result, NO_STORE);
+      else sendJson(res, 404, { message: "Result not found" }, NO_STORE);
     } else {
-      sendJson(res, 404, { message: "Not found" });
+      sendJson(res, 404, { message: "Not found" }, NO_STORE);
     }
   } catch (err) {
-    if (err instanceof BadRequest) sendJson(res, 400, { message: err.message });
+    if (err instanceof BadRequest) sendJson(res, 400, { message: err.message }, NO_STORE);
     else throw err;
   }
   return true;
@@ -131,11 +128,11 @@ export class ResultsServer {
     this.server = createServer((req, res) => {
       handleResultsRequest(this.store, req, res)
         .then((handled) => {
-          if (!handled) sendJson(res, 404, { message: "Not found" });
+          if (!handled) sendJson(res, 404, { message: "Not found" }, NO_STORE);
         })
         .catch((err: unknown) => {
           options.onError?.(err, req.url);
-          if (!res.headersSent) sendJson(res, 500, { message: "Internal error" });
+          if (!res.headersSent) sendJson(res, 500, { message: "Internal error" }, NO_STORE);
           else res.destroy();
         });
     });
@@ -146,22 +143,12 @@ export class ResultsServer {
     return this.boundPort;
   }
 
-  start(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off("error", reject);
-        this.boundPort = (this.server.address() as AddressInfo).port;
-        resolve(this.boundPort);
-      });
-    });
+  async start(): Promise<number> {
+    this.boundPort = await listen(this.server, this.options.host, this.options.port);
+    return this.boundPort;
   }
 
   close(): Promise<void> {
-    if (!this.server.listening) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.server.close((err) => (err ? reject(err) : resolve()));
-      this.server.closeAllConnections();
-    });
+    return closeServer(this.server, "all");
   }
 }
