@@ -19,6 +19,12 @@ export interface BusSettings {
   exchange?: string;
   /** Prepended to every published topic, e.g. `org.fedoraproject.prod`. */
   topicPrefix?: string;
+  /**
+   * user_id stamped on every message this bus sends. The in-memory broker carries it as is
+   * (one process, every service trusted); on AMQP the connection's own user replaces it,
+   * because RabbitMQ refuses any other.
+   */
+  userId?: string;
 }
 
 export interface PublishOptions {
@@ -55,6 +61,7 @@ export class Bus {
   private closed = false;
   readonly exchange: string;
   readonly topicPrefix: string | undefined;
+  readonly userId: string | undefined;
 
   constructor(
     private readonly deps: BusDeps,
@@ -62,6 +69,7 @@ export class Bus {
   ) {
     this.exchange = settings.exchange ?? "amq.topic";
     this.topicPrefix = settings.topicPrefix;
+    this.userId = settings.userId;
   }
 
   get transport(): Transport {
@@ -97,6 +105,7 @@ export class Bus {
       ...(options.id !== undefined ? { id: options.id } : {}),
     });
     if (options.headers) Object.assign(wire.properties.headers, options.headers);
+    if (this.userId !== undefined) wire.properties.userId = this.userId;
     const kind = this.deps.transport.kind;
     const stop = this.deps.metrics.publishSeconds.startTimer({ transport: kind });
     try {

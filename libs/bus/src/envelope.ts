@@ -16,6 +16,11 @@ export interface BusMessage<T = unknown> {
   /** `sent-at` header, when present. */
   sentAt?: string;
   priority?: number;
+  /**
+   * AMQP user_id: on RabbitMQ, the account that published (the broker validates it). Absent
+   * when the sender set none, and on NATS (which does not carry it).
+   */
+  userId?: string;
 }
 
 export const FEDORA_MESSAGING_HEADERS = {
@@ -144,6 +149,7 @@ export function decodeMessage(
   };
   if (typeof sentAt === "string") message.sentAt = sentAt;
   if (properties.priority !== undefined) message.priority = properties.priority;
+  if (properties.userId !== undefined) message.userId = properties.userId;
   return { ok: true, message, schema };
 }
 

@@ -112,7 +112,9 @@ export async function runService<C extends CommonConfig = CommonConfig>(definiti
   let shutdown: (reason: string, exitCode?: number) => Promise<ShutdownResult> = () => Promise.reject(new Error("not started"));
   const bus = new ServiceBus(
     { transport, idempotency, metrics, logger, registry: definition.registry ?? defaultRegistry },
-    { exchange: config.bus.exchange, topicPrefix: config.bus.topicPrefix },
+    // On the in-memory broker each service signs as its own account, as RabbitMQ's per-service
+    // users would (deploy/rabbitmq): consumers that trust one sender behave the same there.
+    { exchange: config.bus.exchange, topicPrefix: config.bus.topicPrefix, ...(transport.kind === "memory" ? { userId: `atomic-ci-${name}` } : {}) },
     (outcome, _message, consumer) => {
       logger.error({ consumer, reason: outcome.reason, exit_code: outcome.exitCode ?? 0 }, "consumer halted; shutting down");
       void shutdown(`consumer ${consumer} halted: ${outcome.reason}`, outcome.exitCode ?? ExitCode.OK);

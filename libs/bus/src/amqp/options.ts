@@ -80,6 +80,13 @@ export interface ResolvedAmqpOptions {
   /** amqplib's socket options: TLS material, SASL mechanism, client properties, timeout. */
   socket: AmqpSocketOptions;
   heartbeatSeconds: number;
+  /**
+   * The user_id stamped on every publish: RabbitMQ refuses a message whose user_id is not the
+   * connection's user, so consumers can trust it (the publisher accepts gate decisions only from
+   * the gatekeeper's account). Undefined with TLS client certificates (EXTERNAL: the broker
+   * derives the user from the certificate, which we do not parse).
+   */
+  userId: string | undefined;
   reconnect: ReconnectPolicy;
   publishTimeoutMs: number;
   closeTimeoutMs: number;
@@ -198,6 +205,7 @@ export function resolveAmqpOptions(options: AmqpOptions): ResolvedAmqpOptions {
     redactedUrl,
     connect,
     socket,
+    userId: socket.credentials ? undefined : connect.username,
     heartbeatSeconds: o.heartbeatSeconds,
     reconnect: o.reconnect,
     publishTimeoutMs: o.publishTimeoutMs,

@@ -48,6 +48,15 @@ describe("AMQP transport: publishing", () => {
     expect(JSON.parse(msg.content.toString("utf8"))).toEqual(body);
   });
 
+  it("stamps the connection's user as user_id (RabbitMQ validates it), whatever the bus was told", async () => {
+    const routingKey = `${PROD_PREFIX}.${KOJI_TOPIC}`;
+    const watch = await kit.watch(routingKey);
+    const { bus: forged } = kit.bus({ settings: { topicPrefix: PROD_PREFIX, userId: "atomic-ci-gatekeeper" } });
+    await forged.publish(KOJI_TOPIC, kojiFixture().body);
+    const msg = await kit.next(watch);
+    expect(msg.properties.userId).toBe(new URL(kit.url).username || "guest");
+  });
+
   it("resolves once the broker confirmed: the message is already in the queue", async () => {
     const watch = await kit.watch(`${PROD_PREFIX}.${KOJI_TOPIC}`);
     const { bus, metrics } = kit.bus();

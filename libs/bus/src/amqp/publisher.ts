@@ -65,6 +65,8 @@ export class AmqpPublisher {
     private readonly connection: AmqpConnectionManager,
     private readonly publishTimeoutMs: number,
     private readonly log?: Logger,
+    /** The connection's user, stamped as user_id (RabbitMQ validates it). */
+    private readonly userId?: string,
   ) {
     connection.onUp("publish", (model) => this.open(model));
   }
@@ -168,7 +170,7 @@ export class AmqpPublisher {
     const { message } = pending;
     try {
       const onConfirm: (err: unknown) => void = this.confirmed.bind(this, pending, attempt, channel);
-      channel.publish(pending.exchange, message.routingKey, message.body, publishOptions(message, pending.messageId), onConfirm);
+      channel.publish(pending.exchange, message.routingKey, message.body, publishOptions(message, pending.messageId, this.userId), onConfirm);
     } catch {
       // The channel is closing (amqplib throws synchronously): send again on the next one.
       this.untrack(pending);
@@ -290,7 +292,7 @@ export class AmqpPublisher {
 }
 
 /** amqplib publish options from wire properties: persistent and mandatory, always. */
-function publishOptions(message: WireMessage, messageId: string): Options.Publish {
+function publishOptions(message: WireMessage, messageId: string, userId: string | undefined): Options.Publish {
   const p = message.properties;
   const options: Options.Publish = {
     mandatory: true,
@@ -300,7 +302,9 @@ function publishOptions(message: WireMessage, messageId: string): Options.Publis
     messageId,
     headers: p.headers,
   };
-  // userId is not forwarded: RabbitMQ refuses a user_id other than the connection's own.
+  // The caller's userId is not forwarded: RabbitMQ refuses a user_id other than the
+  // connection's own, so the connection's user is what goes out.
+  if (userId !== undefined) options.userId = userId;
   if (p.priority !== undefined) options.priority = p.priority;
   if (p.timestamp !== undefined) options.timestamp = p.timestamp;
   return options;

@@ -31,7 +31,7 @@ export class AmqpTransport implements Transport {
     this.options = isResolved(options) ? options : resolveAmqpOptions(options);
     this.log = deps.logger?.child({ transport: "amqp" });
     this.connection = new AmqpConnectionManager(this.options, { logger: this.log, metrics: deps.metrics, events: deps.events });
-    this.publisher = new AmqpPublisher(this.connection, this.options.publishTimeoutMs, this.log);
+    this.publisher = new AmqpPublisher(this.connection, this.options.publishTimeoutMs, this.log, this.options.userId);
   }
 
   connect(): Promise<void> {
