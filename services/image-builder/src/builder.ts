@@ -1,12 +1,22 @@
-// The image-builder's adapter: a compose-complete message in, image messages out. The images
-// themselves are @atomic-ci/images' (content-addressed: a redelivery finds them and builds nothing).
+// The image-builder's adapter: a compose-complete message (or, with the compose-gate trigger, a
+// satisfied compose-gate decision) in, image messages out. The images themselves are
+// @atomic-ci/images' (content-addressed: a redelivery finds them and builds nothing); the AMIs
+// are @atomic-ci/aws' (recorded next to meta.json: a redelivery finds them and uploads nothing).
 import { resolve } from "node:path";
+import { isAwsError, type UploadVmdkOptions, type UploadVmdkResult } from "@atomic-ci/aws";
 import { isBusError, Outcomes, type Bus, type BusMessage, type HandlerContext, type Outcome } from "@atomic-ci/bus";
 import { buildImages, type BuildImagesOptions, type BuiltImages, type ImageStep } from "@atomic-ci/images";
-import { ComposeComplete, imageTopic } from "@atomic-ci/messages";
+import { ComposeComplete, GreenwaveDecisionUpdate, imageTopic } from "@atomic-ci/messages";
 import { isToolError, type ToolContext } from "@atomic-ci/tools";
+import { recordAmis, recordedAmis } from "./amis.js";
 import type { ImageBuilderSection } from "./config.js";
 import { completeBody, errorBody, progressBody, queuedBody, type ImageFailureKind } from "./messages.js";
+import { ComposeGateTrigger } from "./trigger.js";
+
+/** The AWS backend as the builder uses it (AwsUploader; replaceable in unit tests). */
+export interface CloudUploader {
+  uploadVmdk(options: UploadVmdkOptions): Promise<UploadVmdkResult>;
+}
 
 export interface ImageBuilderDeps {
   bus: Pick<Bus, "publish">;
@@ -17,7 +27,12 @@ export interface ImageBuilderDeps {
   now: () => Date;
   /** The engine; replaceable in unit tests. */
   build?: (options: BuildImagesOptions, ctx: ToolContext) => Promise<BuiltImages>;
+  /** Set when `settings.aws.enabled`. */
+  aws?: CloudUploader;
 }
+
+/** The progress step of the AWS upload (after `meta`). */
+export const AWS_STEP = "aws-upload";
 
 /** A failure that is the commit's, not the pipeline's: retrying gives the same answer. */
 export function classifyFailure(err: unknown): ImageFailureKind {
@@ -30,20 +45,63 @@ export function classifyFailure(err: unknown): ImageFailureKind {
   return "infrastructure-error";
 }
 
+/**
+ * Whether trying again later may help. AWS throttling, 5xx and timeouts may; an import task AWS
+ * ended (`deleted`: it refused the disk), a failed AMI or a refused request (4xx) will not.
+ */
+export function worthRetrying(err: unknown): boolean {
+  if (isAwsError(err)) return err.retryable;
+  return classifyFailure(err) === "infrastructure-error";
+}
+
+const isDecision = (topic: string) => topic === "greenwave.decision.update" || topic.endsWith(".greenwave.decision.update");
+
 export class ImageBuilder {
   private readonly outDir: string;
   private readonly workDir: string;
+  private readonly gate: ComposeGateTrigger | undefined;
 
   constructor(private readonly deps: ImageBuilderDeps) {
     // Absolute once, so messages name locations that do not depend on a later cwd.
     this.outDir = resolve(deps.settings.outDir);
     this.workDir = resolve(deps.settings.workDir);
+    this.gate = deps.settings.trigger === "compose-gate" ? new ComposeGateTrigger(deps.settings.gateMemory) : undefined;
+    if (deps.settings.aws.enabled && !deps.aws) throw new Error("imageBuilder.aws.enabled needs an AWS uploader");
   }
 
   async handle(message: BusMessage, context: HandlerContext): Promise<Outcome> {
+    if (isDecision(message.topic)) return this.onDecision(message, context);
     const compose = ComposeComplete.parse(message.body);
+    context.setChangeSet(compose.change_set_id);
+    if (this.gate) {
+      const answer = this.gate.onCompose(compose);
+      if ("wait" in answer) {
+        context.log.info({ commit: compose.commit, waiting: this.gate.waiting }, `not building yet: ${answer.wait}`);
+        return Outcomes.ack();
+      }
+    }
+    return this.build(compose, context);
+  }
+
+  private async onDecision(message: BusMessage, context: HandlerContext): Promise<Outcome> {
+    if (!this.gate) {
+      context.log.debug({}, "decision update ignored: imageBuilder.trigger is compose");
+      return Outcomes.ack();
+    }
+    const parsed = GreenwaveDecisionUpdate.safeParse(message.body);
+    if (!parsed.success) return Outcomes.drop(`not a greenwave.decision.update body: ${parsed.error.message}`);
+    const answer = this.gate.onDecision(parsed.data);
+    if ("wait" in answer) {
+      context.log.debug({ subject: parsed.data.subject_identifier, context: parsed.data.decision_context }, `decision: nothing to build: ${answer.wait}`);
+      return Outcomes.ack();
+    }
+    context.setChangeSet(answer.build.change_set_id);
+    context.log.info({ commit: answer.build.commit }, "compose gate passed: building images");
+    return this.build(answer.build, context);
+  }
+
+  private async build(compose: ComposeComplete, context: HandlerContext): Promise<Outcome> {
     const id = compose.change_set_id;
-    context.setChangeSet(id);
     const headers = { atomic_ci_change_set: id };
     const formats = this.deps.settings.formats;
     await this.announce(imageTopic("queued"), queuedBody(compose, formats, this.deps.now()), headers);
@@ -51,9 +109,9 @@ export class ImageBuilder {
 
     // onProgress is synchronous: the progress messages are chained so they go out in order,
     // and awaited before the result.
-    let step: ImageStep | undefined;
+    let step: string | undefined;
     let progress: Promise<void> = Promise.resolve();
-    const onProgress = (next: ImageStep, detail: string) => {
+    const onProgress = (next: ImageStep | typeof AWS_STEP, detail: string) => {
       step = next;
       const body = progressBody(compose, next, detail, this.deps.now());
       progress = progress.then(() => this.announce(imageTopic("progress"), body, headers));
@@ -64,22 +122,52 @@ export class ImageBuilder {
         { repo: compose.repo.location, commit: compose.commit, ref: compose.ref, formats, outDir: this.outDir, workDir: this.workDir, onProgress },
         this.deps.tools,
       );
+      await progress;
+      await this.cloudUpload(built, context, onProgress);
     } catch (err) {
       await progress;
       const kind = classifyFailure(err);
       const reason = err instanceof Error ? err.message : String(err);
-      if (kind === "infrastructure-error" && context.deliveryCount < this.deps.maxDeliveries) {
+      if (kind === "infrastructure-error" && worthRetrying(err) && context.deliveryCount < this.deps.maxDeliveries) {
         context.log.warn({ reason, step, attempt: context.deliveryCount, max: this.deps.maxDeliveries }, "infrastructure error; requeueing");
         return Outcomes.requeue(`infrastructure error: ${reason}`);
       }
       await this.deps.bus.publish(imageTopic("error"), errorBody(compose, kind, reason, step, this.deps.now()), { headers });
       context.log.error({ kind, reason, step }, "image build failed");
+      this.gate?.done(compose.commit);
       return Outcomes.ack();
     }
     await progress;
     await this.deps.bus.publish(imageTopic("complete"), completeBody(compose, built, formats, this.deps.now()), { headers });
     context.log.info({ dir: built.dir, built: built.built, reused: built.reused, timings: built.timings }, "images built");
+    this.gate?.done(compose.commit);
     return Outcomes.ack();
+  }
+
+  /** With AWS enabled and a vmdk built: AMIs recorded in meta.json before image.complete goes out. Done once per build. */
+  private async cloudUpload(built: BuiltImages, context: HandlerContext, onProgress: (step: typeof AWS_STEP, detail: string) => void): Promise<void> {
+    const aws = this.deps.settings.aws;
+    const vmdk = built.meta.images["aws-vmdk"];
+    if (!aws.enabled || !this.deps.aws || !vmdk) return;
+    const recorded = await recordedAmis(built.dir, vmdk.sha256, aws.region, aws.regions);
+    if (recorded) {
+      // Redelivery: @atomic-ci/images rewrote meta.json without them; put them back, call no AWS API.
+      await recordAmis(built.dir, built.metaPath, recorded);
+      context.log.info({ amis: recorded.amis }, "AMIs already recorded for this build");
+      return;
+    }
+    onProgress(AWS_STEP, `${aws.bucket ?? ""} → ${[aws.region, ...aws.regions].join(", ")}`);
+    const result = await this.deps.aws.uploadVmdk({
+      file: resolve(built.dir, vmdk.path),
+      sha256: vmdk.sha256,
+      name: built.meta.name,
+      buildId: built.meta.buildid,
+      basearch: built.meta["coreos-assembler.basearch"],
+      commit: built.meta["ostree-commit"],
+      log: context.log,
+    });
+    await recordAmis(built.dir, built.metaPath, { "vmdk-sha256": vmdk.sha256, "ami-name": result.name, amis: result.amis });
+    context.log.info({ amis: result.amis, uploaded: result.uploaded, imported: result.imported, copied: result.copied, timings: result.timings }, "AMIs recorded in meta.json");
   }
 
   /** queued/progress are informational: nobody listening is not a reason to fail the build. */

@@ -1,0 +1,147 @@
+// The image-builder's triggers on the in-memory bus. The image engine is replaced by one that
+// only reports its steps (the real one is exercised in test/integration/pipeline-images*.test.ts):
+// what is under test here is which messages make it build.
+import { Writable } from "node:stream";
+import type { BusMessage } from "@atomic-ci/bus";
+import type { BuildImagesOptions, BuiltImages } from "@atomic-ci/images";
+import type { ComposeComplete, GreenwaveDecisionUpdate } from "@atomic-ci/messages";
+import { runService, type ServiceHandle } from "@atomic-ci/runtime";
+import { afterEach, describe, expect, it } from "vitest";
+import { createImageBuilderService, type ImageBuilderConfig } from "./index.js";
+
+let handle: ServiceHandle<ImageBuilderConfig> | undefined;
+
+afterEach(async () => {
+  if (handle) expect((await handle.shutdown("test over")).exitCode).toBe(0);
+  handle = undefined;
+});
+
+const commitOf = (c: string) => c.repeat(64);
+
+function composeBody(c: string): ComposeComplete {
+  return {
+    change_set_id: `cs-${c.repeat(16)}`,
+    compose_id: `atomic-host-41-20250102.ci.${c}`,
+    version: "1.0.0",
+    generated_at: "2025-01-02T03:04:05Z",
+    ref: "fedora/41/x86_64/atomic-host",
+    commit: commitOf(c),
+    parent: null,
+    os_version: "41.20250102.0",
+    input_hash: "b".repeat(64),
+    repo: { location: "/srv/repo" },
+    lockfile: { location: "composes/x/manifest-lock.x86_64.json", sha256: "c".repeat(64) },
+    pkgdiff: { added: [], removed: [], upgraded: [], downgraded: [] },
+    reused: false,
+    timestamp: "2025-01-02T03:04:05Z",
+  };
+}
+
+function decisionBody(c: string, satisfied: boolean, context = "atomic_ci_compose_gate"): GreenwaveDecisionUpdate {
+  return {
+    subject_type: "compose",
+    subject_identifier: commitOf(c),
+    subject: [{ type: "compose", item: commitOf(c) }],
+    product_version: "fedora-41",
+    decision_context: context,
+    policies_satisfied: satisfied,
+    summary: satisfied ? "All required tests (1 total) have passed or been waived" : "Of 1 required test, 1 test failed",
+    applicable_policies: ["atomic-ci-compose-gate"],
+    unsatisfied_requirements: [],
+  };
+}
+
+/** Reports its steps and a result without running a tool; counts its calls per commit. */
+function fakeEngine(calls: string[]) {
+  return (options: BuildImagesOptions): Promise<BuiltImages> => {
+    calls.push(options.commit);
+    for (const step of ["sysroot", "disk", "qcow2", "meta"] as const) options.onProgress?.(step, step);
+    const dir = `${options.outDir}/${options.commit}/v1-000000000000`;
+    return Promise.resolve({
+      dir,
+      metaPath: `${dir}/meta.json`,
+      meta: {
+        buildid: "41.20250102.0",
+        name: "fedora-atomic-host",
+        "ostree-commit": options.commit,
+        "ostree-version": "41.20250102.0",
+        ref: options.ref,
+        "coreos-assembler.basearch": "x86_64",
+        "atomic-ci.image-builder-version": 1,
+        images: { qcow2: { path: "qcow2/x.qcow2", sha256: "d".repeat(64), size: 1 } },
+      },
+      built: ["qcow2"],
+      reused: [],
+      timings: {},
+    });
+  };
+}
+
+async function start(imageBuilder: Record<string, unknown>) {
+  const calls: string[] = [];
+  handle = await runService({
+    ...createImageBuilderService({ build: fakeEngine(calls) }),
+    logDestination: new Writable({ write: (_c, _e, done) => done() }),
+    processMetrics: false,
+    config: { env: {}, overrides: { http: { host: "127.0.0.1", port: 0 }, imageBuilder: { formats: ["qcow2"], ...imageBuilder } } },
+  });
+  const seen: BusMessage[] = [];
+  await handle.bus.consume({ queue: "test.collector", bindings: ["#.pipeline.image.#"], handler: (m) => Promise.resolve(void seen.push(m)) });
+  const bus = handle.bus;
+  return {
+    calls,
+    completes: () => seen.filter((m) => m.topic.endsWith(".image.complete")).map((m) => (m.body as { commit: string }).commit),
+    compose: (c: string) => bus.publish("pipeline.compose.complete", composeBody(c), { headers: { atomic_ci_change_set: `cs-${c.repeat(16)}` } }),
+    decide: (c: string, satisfied: boolean, context?: string) => bus.publish("greenwave.decision.update", decisionBody(c, satisfied, context)),
+    /** Everything published so far has been handled: a marker compose goes through the same queue last. */
+    async settle(marker: string, expectBuilt: boolean) {
+      await bus.publish("pipeline.compose.complete", composeBody(marker), { headers: { atomic_ci_change_set: `cs-${marker.repeat(16)}` } });
+      if (expectBuilt) await until(() => calls.includes(commitOf(marker)));
+      else await new Promise((r) => setTimeout(r, 200));
+    },
+  };
+}
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("imageBuilder.trigger", () => {
+  it("compose (default): builds on every compose.complete and does not bind decisions", async () => {
+    const t = await start({});
+    expect(handle?.config.imageBuilder.trigger).toBe("compose");
+    await t.compose("a");
+    // Nobody here binds decisions: the in-memory broker returns the message.
+    await expect(t.decide("a", true)).rejects.toThrow(/unroutable/);
+    await t.settle("f", true);
+    expect(t.calls).toEqual([commitOf("a"), commitOf("f")]);
+    await until(() => t.completes().length === 2);
+  });
+
+  it("compose-gate: builds only the commits whose compose gate passed, once each", async () => {
+    const t = await start({ trigger: "compose-gate" });
+    expect(handle?.config.bus.bindings).toEqual(["#.pipeline.compose.complete"]);
+    await t.compose("a");
+    await t.compose("b");
+    await t.decide("a", false); // tests failed: nothing
+    await t.decide("b", true, "atomic_ci_image_gate"); // another gate: nothing
+    await t.decide("c", true); // a commit never composed (yet)
+    await until(() => t.calls.length > 0, 300).catch(() => undefined);
+    expect(t.calls).toEqual([]);
+
+    await t.decide("b", true);
+    await until(() => t.completes().length === 1);
+    expect(t.completes()).toEqual([commitOf("b")]);
+    await t.decide("b", true); // decided again: already built
+    await t.compose("c"); // its gate passed before its compose arrived: builds now
+    await until(() => t.completes().length === 2);
+    await t.decide("a", true); // re-run passed: builds a
+    await until(() => t.completes().length === 3);
+    expect(t.calls).toEqual([commitOf("b"), commitOf("c"), commitOf("a")]);
+    expect(t.completes()).toEqual([commitOf("b"), commitOf("c"), commitOf("a")]);
+  });
+});
