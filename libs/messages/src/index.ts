@@ -212,6 +212,8 @@ export {
   OPERATOR_REQUEST_TOPIC,
   OperatorRequest,
   OperatorRequestMessage,
+  RELEASE_OPERATOR_ACTIONS,
+  isReleaseOperatorRequest,
   type ChangeSetReason,
   type IgnoredReasonCode,
 } from "./families/pipeline-change-set.js";
@@ -258,3 +260,21 @@ export {
   PIPELINE_IMAGE_FAMILY,
   type ImageState,
 } from "./families/pipeline-image.js";
+export {
+  HoldReason,
+  PIPELINE_RELEASE_FAMILY,
+  RELEASE_EVENTS,
+  RELEASE_HOLD_KINDS,
+  ReleaseDelivered,
+  ReleaseDeliveredMessage,
+  ReleaseHeld,
+  ReleaseHeldMessage,
+  ReleaseHoldChange,
+  ReleaseHoldLiftedMessage,
+  ReleaseHoldSetMessage,
+  ReleaseRolledBack,
+  ReleaseRolledBackMessage,
+  releaseTopic,
+  StreamName,
+  type ReleaseEvent,
+} from "./families/pipeline-release.js";

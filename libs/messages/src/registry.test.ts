@@ -66,7 +66,7 @@ describe("SchemaRegistry", () => {
 
   it("holds every family's schemas, each name once", () => {
     const names = defaultRegistry.all().map((s) => s.name);
-    expect(names).toHaveLength(36);
+    expect(names).toHaveLength(41);
     expect(new Set(names).size).toBe(names.length);
     expect(names).toEqual(MESSAGE_FAMILIES.flatMap((f) => f.schemas.map((s) => s.name)));
     expect(MESSAGE_FAMILIES.map((f) => f.id)).toEqual([
@@ -81,6 +81,7 @@ describe("SchemaRegistry", () => {
       "greenwave",
       "pipeline",
       "pipeline-image",
+      "pipeline-release",
     ]);
   });
 });

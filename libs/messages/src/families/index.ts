@@ -7,6 +7,7 @@ import { KOJI_FAMILY } from "./koji.js";
 import { PAGURE_FAMILY } from "./pagure.js";
 import { PIPELINE_FAMILY } from "./pipeline.js";
 import { PIPELINE_IMAGE_FAMILY } from "./pipeline-image.js";
+import { PIPELINE_RELEASE_FAMILY } from "./pipeline-release.js";
 import { PUNGI_FAMILY } from "./pungi.js";
 import { RESULTSDB_FAMILY } from "./resultsdb.js";
 import { WAIVERDB_FAMILY } from "./waiverdb.js";
@@ -24,4 +25,5 @@ export const MESSAGE_FAMILIES: readonly MessageFamily[] = [
   GREENWAVE_FAMILY,
   PIPELINE_FAMILY,
   PIPELINE_IMAGE_FAMILY,
+  PIPELINE_RELEASE_FAMILY,
 ];

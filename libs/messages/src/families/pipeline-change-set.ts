@@ -7,6 +7,9 @@ export const CHANGE_SET_QUEUED_TOPIC = "pipeline.change-set.queued";
 export const CHANGE_SET_IGNORED_TOPIC = "pipeline.change-set.ignored";
 export const OPERATOR_REQUEST_TOPIC = "pipeline.operator.request";
 
+/** A release stream name (the publisher's `streams/<stream>.json`). */
+const ReleaseStream = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "must be a lowercase stream name (letters, digits, ._-)");
+
 /**
  * Why a change set exists: the kind of upstream event, `batch` when a window merged several,
  * or `bisect` when the gatekeeper asked for a subset of a failing change set (culprit finding).
@@ -40,6 +43,12 @@ export const ChangeSetQueued = z.looseObject({
   requested_by: nonEmptyString.optional().describe("Operator account, for operator change sets"),
   rerun_of: ChangeSetId.optional().describe("The change set an operator asked to run again"),
   parent_change_set_id: ChangeSetId.optional().describe("For `bisect`: the failing change set whose members this subset is taken from"),
+  units: z
+    .array(z.array(nonEmptyString).min(2))
+    .optional()
+    .describe(
+      "Members declared together (one Bodhi update, changes joined by Depends-On), each list by member identity: culprit finding moves each as one unit, never splitting it. A member in no list is a unit of its own",
+    ),
 });
 export type ChangeSetQueued = z.output<typeof ChangeSetQueued>;
 
@@ -117,19 +126,61 @@ export const OperatorRequest = z.discriminatedUnion("action", [
     change_set_id: ChangeSetId.describe("Change set to run again"),
     ...operatorCommon,
   }),
+  // For the publisher: a manual hold on a stream, lifting it, and rolling a stream back.
+  z.looseObject({
+    action: z.literal("hold"),
+    stream: ReleaseStream.describe("Stream nothing is delivered to until the hold is lifted"),
+    ...operatorCommon,
+  }),
+  z.looseObject({
+    action: z.literal("unhold"),
+    stream: ReleaseStream.describe("Stream whose manual hold is lifted"),
+    ...operatorCommon,
+  }),
+  z.looseObject({
+    action: z.literal("rollback"),
+    stream: ReleaseStream.describe("Stream to roll back"),
+    to: nonEmptyString.optional().describe("Release (version) to go back to; default the newest earlier release that is not a dead-end"),
+    ...operatorCommon,
+  }),
+  // For the test-runner: one test run again on the commit it ran on (Fedora CI's trigger_rebuild).
+  z.looseObject({
+    action: z.literal("rerun-test"),
+    compose: z.string().regex(/^([0-9a-f]{64}|[A-Za-z0-9][A-Za-z0-9._:-]{0,199})$/, "must be an OSTree commit (64 hex) or a compose id").describe("The OSTree commit, or the compose id, the test ran on"),
+    testcase: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/, "must be a dotted test case name").describe("The test's ResultsDB test case name"),
+    ...operatorCommon,
+  }),
 ]);
 export type OperatorRequest = z.output<typeof OperatorRequest>;
+
+/** The operator actions the publisher handles; the trigger-listener handles the others. */
+export const RELEASE_OPERATOR_ACTIONS = ["hold", "unhold", "rollback"] as const;
+export function isReleaseOperatorRequest(body: OperatorRequest): body is Extract<OperatorRequest, { action: (typeof RELEASE_OPERATOR_ACTIONS)[number] }> {
+  return (RELEASE_OPERATOR_ACTIONS as readonly string[]).includes(body.action);
+}
 
 export const OperatorRequestMessage = defineSchema({
   name: "atomic_ci.pipeline.OperatorRequestV1",
   topic: OPERATOR_REQUEST_TOPIC,
   body: OperatorRequest,
-  description: "An operator asked (through the CLI) for a compose now, or for a change set to run again.",
+  description: "An operator asked (through the CLI) for a compose now, for a change set to run again, to hold, unhold or roll back a release stream, or for one test to run again on a compose.",
   agentName: (body) => body.requested_by,
   usernames: (body) => [body.requested_by],
   packages: (body) => (body.action === "compose" ? sortedUnique(body.packages ?? []) : []),
-  summary: (body) =>
-    body.action === "rerun"
-      ? `${body.requested_by} asked to re-run ${body.change_set_id}: ${body.reason}`
-      : `${body.requested_by} asked for a compose: ${body.reason}`,
+  summary: (body) => {
+    switch (body.action) {
+      case "rerun":
+        return `${body.requested_by} asked to re-run ${body.change_set_id}: ${body.reason}`;
+      case "compose":
+        return `${body.requested_by} asked for a compose: ${body.reason}`;
+      case "hold":
+        return `${body.requested_by} asked to hold ${body.stream}: ${body.reason}`;
+      case "unhold":
+        return `${body.requested_by} asked to lift the hold on ${body.stream}: ${body.reason}`;
+      case "rollback":
+        return `${body.requested_by} asked to roll ${body.stream} back${body.to === undefined ? "" : ` to ${body.to}`}: ${body.reason}`;
+      case "rerun-test":
+        return `${body.requested_by} asked to re-run ${body.testcase} on ${body.compose}: ${body.reason}`;
+    }
+  },
 });

@@ -28,6 +28,7 @@ export const CulpritsFound = z.looseObject({
   accepted: z.array(MemberKey).describe("Members that pass together on the base"),
   accepted_change_set_id: ChangeSetId.optional().describe("The change set of exactly the accepted members, when it was composed and passed the compose gate"),
   composes_tried: z.int().min(0).describe("Subset composes asked for (the failing change set itself not counted)"),
+  cycles: z.int().min(0).optional().describe("Rounds of subset composes asked for side by side: the search's length in compose+test cycles"),
 });
 export type CulpritsFound = z.output<typeof CulpritsFound>;
 
