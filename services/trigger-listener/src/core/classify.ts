@@ -7,6 +7,7 @@ import {
   kojiBuildStateName,
   KojiBuildStateChangeMessage,
   KojiTagMessage,
+  isReleaseOperatorRequest,
   nvrPackageName,
   OperatorRequestMessage,
   PagurePullRequestNewMessage,
@@ -107,6 +108,10 @@ function classifyBodhi(input: TriggerInput, builds: { nvr: string; id?: number }
 }
 
 function classifyOperator(input: TriggerInput, body: OperatorRequest, ctx: ClassifyContext): Classified {
+  // hold, unhold and rollback are the publisher's: they start no pipeline run.
+  if (isReleaseOperatorRequest(body)) return { kind: "ignore", code: "not-a-candidate", reason: `operator ${body.action} requests are for the publisher` };
+  // rerun-test is the test-runner's: one test again on a compose, no new pipeline run.
+  if (body.action === "rerun-test") return { kind: "ignore", code: "not-a-candidate", reason: "operator rerun-test requests are for the test-runner" };
   const member: ChangeSetMember = { kind: "operator-request", action: body.action, requested_by: body.requested_by, ...sourceOf(input) };
   if (body.action === "rerun") return { kind: "rerun", changeSetId: body.change_set_id, member, requestedBy: body.requested_by };
   const stranger = (body.packages ?? []).find((p) => !ctx.host.has(p));

@@ -183,6 +183,19 @@ describe("bodhi updates", () => {
     const r = feed([fixtureInput("bodhi.update.request.testing.json")], { host: ["gnome-settings-daemon", "control-center"], rules: { branch: "f18" } });
     expect(queued(r)[0]?.members.map((m) => m.kind === "build" && m.package)).toEqual(["control-center", "gnome-settings-daemon"]);
   });
+
+  it("an update batched with other changes stays one unit (for culprit finding); single changes are no units", () => {
+    const update = fixtureInput("bodhi.update.request.testing.json");
+    const tag = fixtureInput("buildsys.tag.json", (b) => Object.assign(b, { name: "bash", tag: "f18-updates-candidate" }), "tag-bash");
+    const rules = { branch: "f18", candidateTag: "f18-updates-candidate", batchWindowMs: 60_000 };
+    const r = feed([update, tag], { host: ["gnome-settings-daemon", "control-center", "bash"], rules });
+    const closed = tick(r.state, { ...RULES, ...rules }, ports([], T0 + 60_000));
+    const [cs] = queued(closed);
+    expect(cs?.reason).toBe("batch");
+    expect(cs?.members).toHaveLength(3);
+    expect(cs?.units).toEqual([cs?.members.filter((m) => m.kind === "build" && m.package !== "bash").map((m) => (m.kind === "build" ? `build:${m.nvr}` : "")).sort()]);
+    expect(queued(feed([tag], { host: ["bash"], rules: { ...rules, batchWindowMs: 0 } }))[0]?.units).toBeUndefined();
+  });
 });
 
 describe("pull requests", () => {

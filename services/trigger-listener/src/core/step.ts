@@ -175,6 +175,9 @@ class Run {
       members,
       definition: { repo: this.rules.definitionRepo, branch: this.rules.branch, ...(definitionRev ? { rev: definitionRev } : {}) },
     };
+    // Changes declared together (a Bodhi update's builds, commits joined by Depends-On) stay one unit for culprit finding.
+    const units = changes.filter((c) => c.members.length > 1).map((c) => c.members.map(memberIdentity).sort());
+    if (units.length > 0) body.units = units;
     const requestedBy = changes.find((c) => c.requestedBy)?.requestedBy;
     if (requestedBy) body.requested_by = requestedBy;
     if (first.rerunOf) body.rerun_of = first.rerunOf;
