@@ -87,7 +87,7 @@ beforeAll(async () => {
   // The fixture world's definition policies (compose gate + package gate with !RemoteRule).
   const definition = hostDefinitionFiles({ dir: "", repos: [], topPackages: [], lock: [], generated: "2025-01-01T00:00:00Z", date: author.date });
   const policies = Object.fromEntries(Object.entries(definition).filter(([path]) => path.startsWith("policies/")));
-  expect(Object.keys(policies).sort()).toEqual(["policies/compose-gate.yaml", "policies/package-gate.yaml"]);
+  expect(Object.keys(policies).sort()).toEqual(["policies/compose-gate.yaml", "policies/image-gate.yaml", "policies/package-gate.yaml"]);
   await commitFiles(join(dir, "definition"), "f41", { ...policies, "README.md": "definition\n" }, "policies", true);
   // dist-git: ostree has two versions (the gatekeeper finds 2024.9's commit by its spec); bash one.
   const ostree = join(dir, "dist-git", "rpms", "ostree");

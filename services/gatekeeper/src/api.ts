@@ -44,7 +44,7 @@ async function decision(gatekeeper: Gatekeeper, req: IncomingMessage, res: Serve
 }
 
 async function waivers(gatekeeper: Gatekeeper, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method === "GET") return sendJson(res, 200, { data: gatekeeper.waivers.all().reverse() });
+  if (req.method === "GET") return sendJson(res, 200, { data: (await gatekeeper.stores.waivers.all()).reverse() });
   const body = await readJson(req);
   if (!body.ok) return sendJson(res, 400, { message: "No JSON payload in request" });
   const parsed = WaiverRequest.safeParse(body.value);

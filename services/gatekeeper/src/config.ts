@@ -24,12 +24,28 @@ export const gatekeeperConfigSchema = commonConfigSchema.extend({
       contexts: z
         .strictObject({
           package: contextName.default("bodhi_update_push_testing").describe("Decision context of the package gate (koji_build subjects)"),
-          compose: contextName.default("atomic_ci_compose_gate").describe("Decision context of the compose gate (compose subjects)"),
+          compose: contextName
+            .default("atomic_ci_compose_gate")
+            .describe("The compose gate (compose subjects): its decisions judge a compose together with its builds' package gates, and drive culprit finding. Always decided, first"),
+          composeGates: z
+            .array(contextName)
+            .default(["atomic_ci_compose_gate", "atomic_ci_image_gate"])
+            .describe("Every decision context compose subjects are re-decided at (plus `compose`); one with no applicable policy is skipped"),
         })
         .prefault({}),
       culprits: z
         .strictObject({
           enabled: z.boolean().default(true).describe("Find the culprits of a change set of several builds that fails the compose gate, by composing subsets of it"),
+        })
+        .prefault({}),
+      batch: z
+        .strictObject({
+          windowMs: z.int().min(0).max(60_000).default(200).describe("Results and waivers arriving within this many ms (and while a decision pass runs) are decided in one pass, each subject once"),
+        })
+        .prefault({}),
+      store: z
+        .strictObject({
+          prefix: z.string().min(1).default("atomic-ci:gatekeeper").describe("Key prefix of the gatekeeper's state in Redis (used when `redis.url` is set; in memory otherwise)"),
         })
         .prefault({}),
       api: z

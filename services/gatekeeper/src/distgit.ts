@@ -30,7 +30,9 @@ export interface DistGitOptions {
   branch: string;
   tools: ToolContext;
   /** The commit a result named for the build (`data.dist_git_commit` / `data.source`). */
-  commitHint(nvr: string): string | undefined;
+  commitHint(nvr: string): Promise<string | undefined>;
+  /** Keep gating.yaml per repository and commit (default true; false only to measure what it saves). */
+  cache?: boolean;
 }
 
 /** Not there at that commit: git says so on stderr (any other failure is a fetch error). */
@@ -38,8 +40,16 @@ function isMissingPath(err: unknown): boolean {
   return isToolError(err) && err.code === "TOOL_FAILED" && /does not exist|exists on disk, but not in/.test(err.stderr);
 }
 
+/** gating.yaml texts (or their absence) kept per repository and commit: a commit never changes. */
+const KEPT_GATING_YAML = 10_000;
+
 export class DistGit {
   private readonly commits = new Map<string, string>();
+  private readonly gatingYamls = new Map<string, RemoteGatingYaml>();
+  /** repository + NVR → the branch head at which no commit building it was found. */
+  private readonly searched = new Map<string, string>();
+  /** `git show` runs so far (the benchmark and tests read it). */
+  gitShows = 0;
 
   constructor(private readonly options: DistGitOptions) {}
 
@@ -58,26 +68,41 @@ export class DistGit {
       return { error: `cannot read the history of rpms/${name}: ${err instanceof Error ? err.message : String(err)}` };
     }
     if (!commit) return { error: `no commit on ${this.options.branch} of rpms/${name} builds ${subject.identifier}` };
+    const key = `${repo}\u0000${commit}`;
+    const cached = this.gatingYamls.get(key);
+    if (cached) return cached;
+    let found: RemoteGatingYaml;
     try {
+      this.gitShows++;
       const text = await gitShowFile(repo, commit, GATING_YAML, this.options.tools);
-      return { found: true, text, source: `rpms/${name}.git@${commit}:${GATING_YAML}` };
+      found = { found: true, text, source: `rpms/${name}.git@${commit}:${GATING_YAML}` };
     } catch (err) {
-      if (isMissingPath(err)) return { found: false };
-      return { error: `git show ${commit}:${GATING_YAML} in rpms/${name} failed: ${err instanceof Error ? err.message : String(err)}` };
+      // A failure to read is not kept: the next decision tries again.
+      if (!isMissingPath(err)) return { error: `git show ${commit}:${GATING_YAML} in rpms/${name} failed: ${err instanceof Error ? err.message : String(err)}` };
+      found = { found: false };
     }
+    if (this.options.cache === false) return found;
+    if (this.gatingYamls.size >= KEPT_GATING_YAML) this.gatingYamls.delete(this.gatingYamls.keys().next().value as string);
+    this.gatingYamls.set(key, found);
+    return found;
   }
 
   /** The build's commit: named by a result, else the newest commit on the branch whose spec builds that version-release. */
   private async commitOf(repo: string, nvr: string): Promise<string | undefined> {
-    const hinted = this.options.commitHint(nvr);
+    const hinted = await this.options.commitHint(nvr);
     if (hinted) return hinted;
     const cached = this.commits.get(nvr);
     if (cached) return cached;
     const parts = splitNvr(nvr);
     if (!parts) return undefined;
-    for (const entry of await gitLog(repo, { ...this.options.tools, rev: this.options.branch })) {
+    const log = await gitLog(repo, { ...this.options.tools, rev: this.options.branch });
+    // Searched before at this branch head and not found: the history has not changed since.
+    const head = log[0]?.commit;
+    if (head !== undefined && this.searched.get(`${repo}\u0000${nvr}`) === head) return undefined;
+    for (const entry of log) {
       let spec: string;
       try {
+        this.gitShows++;
         spec = await gitShowFile(repo, entry.commit, `${parts.name}.spec`, this.options.tools);
       } catch (err) {
         if (isMissingPath(err)) continue;
@@ -88,6 +113,7 @@ export class DistGit {
         return entry.commit;
       }
     }
+    if (head !== undefined) this.searched.set(`${repo}\u0000${nvr}`, head);
     return undefined;
   }
 }

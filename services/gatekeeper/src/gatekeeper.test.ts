@@ -25,8 +25,18 @@ rules:
 const TC = "fedora-ci.koji-build.tier0.functional";
 const GATING_YAML = `--- !Policy\nproduct_versions: [fedora-*]\ndecision_contexts: [bodhi_update_push_testing]\nrules:\n  - !PassingTestCaseRule {test_case_name: ${TC}}\n`;
 
-function setup(remote: Record<string, RemoteGatingYaml> = {}) {
+const IMAGE_GATE = `--- !Policy
+id: image-gate
+product_versions: [fedora-41]
+decision_contexts: [atomic_ci_image_gate]
+subject_type: compose
+rules:
+  - !PassingTestCaseRule {test_case_name: atomic-ci.compose.image-tests.functional}
+`;
+
+function setup(remote: Record<string, RemoteGatingYaml> = {}, extra: { composeGates?: string[]; batchWindowMs?: number; policies?: Record<string, string> } = {}) {
   const published: { topic: string; body: unknown }[] = [];
+  let remoteCalls = 0;
   const gatekeeper = new Gatekeeper({
     bus: {
       publish: (topic: string, body: unknown) => {
@@ -34,14 +44,21 @@ function setup(remote: Record<string, RemoteGatingYaml> = {}) {
         return Promise.resolve();
       },
     } as never,
-    settings: { productVersion: "fedora-41", contexts: { package: "bodhi_update_push_testing", compose: "atomic_ci_compose_gate" } },
-    policies: parsePolicyFiles(new Map([["package-gate.yaml", PACKAGE_GATE], ["compose-gate.yaml", COMPOSE_GATE]])),
-    remoteGatingYaml: (s: Subject) => Promise.resolve(remote[s.identifier] ?? { found: true, text: GATING_YAML, source: "test" }),
+    settings: {
+      productVersion: "fedora-41",
+      contexts: { package: "bodhi_update_push_testing", compose: "atomic_ci_compose_gate", ...(extra.composeGates ? { composeGates: extra.composeGates } : {}) },
+      ...(extra.batchWindowMs === undefined ? {} : { batchWindowMs: extra.batchWindowMs }),
+    },
+    policies: parsePolicyFiles(new Map(Object.entries({ "package-gate.yaml": PACKAGE_GATE, "compose-gate.yaml": COMPOSE_GATE, ...extra.policies }))),
+    remoteGatingYaml: (s: Subject) => {
+      remoteCalls++;
+      return Promise.resolve(remote[s.identifier] ?? { found: true, text: GATING_YAML, source: "test" });
+    },
     logger: { info: () => undefined, debug: () => undefined, warn: () => undefined },
     now: () => new Date("2025-01-01T00:00:00Z"),
   });
   const updates = () => published.filter((p) => p.topic === "greenwave.decision.update").map((p) => p.body as GreenwaveDecisionUpdate);
-  return { gatekeeper, published, updates };
+  return { gatekeeper, published, updates, remoteCalls: () => remoteCalls };
 }
 
 let nextId = 1;
@@ -95,6 +112,47 @@ describe("Gatekeeper", () => {
     await gatekeeper.onResult(result("ostree-2024.9-1.fc41", "PASSED", compose));
     expect(gate()).toMatchObject({ subject_identifier: "c-1", policies_satisfied: true });
     expect(gate()?.applicable_policies).toEqual(["compose-gate", "package-gate"]);
+  });
+
+  it("re-decides a compose at every compose gate with a policy, and skips a gate without one", async () => {
+    const { gatekeeper, updates } = setup({}, { composeGates: ["atomic_ci_compose_gate", "atomic_ci_image_gate", "atomic_ci_other_gate"], policies: { "image-gate.yaml": IMAGE_GATE } });
+    await gatekeeper.onResult(result("c-9", "PASSED", { type: ["compose"] }, "atomic-ci.compose.host-tests.functional"));
+    expect(updates().map((u) => [u.subject_identifier, u.decision_context, u.policies_satisfied, u.summary])).toEqual([
+      ["c-9", "atomic_ci_compose_gate", true, "All required tests (1 total) have passed or been waived"],
+      ["c-9", "atomic_ci_image_gate", false, "Of 1 required test, 1 result missing"],
+    ]);
+    // The image gate judges the image tests only: no package gate requirements are folded into it.
+    await gatekeeper.onResult(result("bash-5.2-1.fc41", "QUEUED", { compose: ["c-9"] }));
+    await gatekeeper.onResult(result("c-9", "PASSED", { type: ["compose"] }, "atomic-ci.compose.image-tests.functional"));
+    const last = (context: string) => updates().filter((u) => u.decision_context === context).at(-1);
+    expect(last("atomic_ci_compose_gate")).toMatchObject({ policies_satisfied: false, previous: { policies_satisfied: true } });
+    expect(last("atomic_ci_image_gate")).toMatchObject({ policies_satisfied: true, applicable_policies: ["image-gate"], previous: { policies_satisfied: false } });
+    expect(updates().some((u) => u.decision_context === "atomic_ci_other_gate")).toBe(false);
+  });
+
+  it("coalesces a burst: each subject decided once per pass, updates only on change, previous chained in order", async () => {
+    const { gatekeeper, updates, remoteCalls } = setup({}, { batchWindowMs: 30 });
+    const compose = { compose: ["c-burst"] };
+    const nvrs = Array.from({ length: 40 }, (_, i) => `pkg${String(i).padStart(2, "0")}-1.0-1.fc41`);
+    // Each package: QUEUED, RUNNING, then PASSED on the compose, all arriving together.
+    for (const outcome of ["QUEUED", "RUNNING", "PASSED"] as const) for (const nvr of nvrs) await gatekeeper.receive({ result: result(nvr, outcome, compose) });
+    await gatekeeper.receive({ result: result("c-burst", "PASSED", { type: ["compose"] }, "atomic-ci.compose.host-tests.functional") });
+    await gatekeeper.idle();
+    expect(gatekeeper.stats.passes).toBe(1);
+    expect(gatekeeper.stats.decided).toBe(41);
+    // One decision per subject, already final: nothing in between is announced.
+    expect(updates()).toHaveLength(41);
+    expect(updates().every((u) => u.policies_satisfied && u.previous === null)).toBe(true);
+    // The compose is judged after every package (marking order).
+    expect(updates().at(-1)).toMatchObject({ subject_identifier: "c-burst", summary: "All required tests (41 total) have passed or been waived" });
+    // Each build's gating.yaml is fetched once per decision that needs it (the port; DistGit caches per commit).
+    expect(remoteCalls()).toBe(80);
+    // A later result: one more pass, previous is the decision published before.
+    await gatekeeper.onResult(result(nvrs[0] as string, "FAILED", compose));
+    expect(updates().slice(41).map((u) => [u.subject_identifier, u.policies_satisfied, u.previous?.policies_satisfied])).toEqual([
+      [nvrs[0], false, true],
+      ["c-burst", false, true],
+    ]);
   });
 
   it("ignores subjects no policy gates", async () => {

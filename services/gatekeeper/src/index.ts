@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import type { BusMessage } from "@atomic-ci/bus";
+import { BusError, type BusMessage } from "@atomic-ci/bus";
 import type { Decision } from "@atomic-ci/gating";
 import {
   CHANGE_SET_QUEUED_TOPIC,
@@ -22,15 +22,33 @@ import { DistGit } from "./distgit.js";
 import { CulpritFinder } from "./culprits/finder.js";
 import { Gatekeeper } from "./gatekeeper.js";
 import { loadPolicies } from "./policies.js";
+import { RedisStores } from "./redis-store.js";
+import { memoryStores, ResultView, type GatekeeperStores } from "./store.js";
+import type { Logger } from "@atomic-ci/telemetry";
 
 export { gatekeeperConfigSchema, type GatekeeperConfig, type GatekeeperSection } from "./config.js";
-export { Gatekeeper, type GatekeeperDeps, type WaiverInput } from "./gatekeeper.js";
+export { DEFAULT_COMPOSE_GATES, Gatekeeper, type GatekeeperDeps, type GatekeeperSettings, type WaiverInput } from "./gatekeeper.js";
 export { WAIVERS_PATH, WaiverRequest } from "./api.js";
 export { DistGit, specBuilds, splitNvr } from "./distgit.js";
 export { loadPolicies, parsePolicyFiles } from "./policies.js";
-export { commitOfResult, ResultIndex, WaiverStore } from "./store.js";
-export { findCulprits, type Culprit, type CulpritReport, type Oracle, type Unit, type Verdict } from "./culprits/core.js";
-export { CulpritFinder, verdictOf, type CulpritFinderDeps } from "./culprits/finder.js";
+export {
+  commitOfResult,
+  memoryStores,
+  MemoryCulpritStore,
+  MemoryDecisionStore,
+  MemoryResultStore,
+  MemoryWaiverStore,
+  ResultView,
+  type CulpritStore,
+  type DecisionStore,
+  type GatekeeperStores,
+  type ResultStore,
+  type SearchState,
+  type WaiverStore,
+} from "./store.js";
+export { REDIS_STORE_DEFAULTS, RedisStores, type RedisStoresOptions } from "./redis-store.js";
+export { findCulprits, memberSetKey, type Culprit, type CulpritReport, type FindOptions, type Oracle, type Unit, type Verdict } from "./culprits/core.js";
+export { CulpritFinder, unitsOf, verdictOf, type CulpritFinderDeps } from "./culprits/finder.js";
 
 export const SERVICE_NAME = "gatekeeper";
 
@@ -55,6 +73,8 @@ export interface GatekeeperOptions {
   /** Environment for git (PATH); the process entry point passes its own. */
   env?: ToolEnv;
   now?: () => Date;
+  /** Default: Redis when `redis.url` is set (state survives a restart), else in memory. */
+  stores?: GatekeeperStores;
 }
 
 /** What a started gatekeeper exposes to whoever ran it (tests, the all-in-one runner). */
@@ -83,36 +103,67 @@ export function createGatekeeperService(options: GatekeeperOptions = {}): Gateke
       const now = options.now ?? (() => new Date());
       const policies = await loadPolicies(settings.policies, tools);
       if (policies.length === 0) ctx.logger.warn("no policies (gatekeeper.policies.dir / .repo): nothing will be gated");
-      // The dist-git port asks the result index for a build's commit; the index lives in the gatekeeper.
-      const culprits = settings.culprits.enabled ? new CulpritFinder({ bus: ctx.bus, logger: ctx.logger, now }) : undefined;
-      const gatekeeper: Gatekeeper = new Gatekeeper({
-        bus: ctx.bus,
-        settings,
-        policies,
-        remoteGatingYaml: (s) => distGit.gatingYaml(s),
-        logger: ctx.logger,
-        now,
-        ...(culprits ? { onComposeDecision: (compose: string, decision: Decision) => culprits.onComposeDecision(compose, decision) } : {}),
-      });
+      const stores = options.stores ?? (await createStores(ctx.config, ctx.logger));
+      const culprits = settings.culprits.enabled ? new CulpritFinder({ bus: ctx.bus, logger: ctx.logger, now, store: stores.culprits }) : undefined;
+      // The dist-git port asks the results for a build's commit.
       const distGit = new DistGit({
         baseDir: settings.distGit.baseDir === undefined ? undefined : resolve(settings.distGit.baseDir),
         branch: settings.distGit.branch,
         tools,
-        commitHint: (nvr) => gatekeeper.results.commitOf(nvr),
+        commitHint: (nvr) => new ResultView(stores.results).commitOf(nvr),
       });
+      const gatekeeper = new Gatekeeper({
+        bus: ctx.bus,
+        settings: { productVersion: settings.productVersion, contexts: settings.contexts, batchWindowMs: settings.batch.windowMs },
+        policies,
+        remoteGatingYaml: (s) => distGit.gatingYaml(s),
+        logger: ctx.logger,
+        now,
+        stores,
+        ...(culprits ? { onComposeDecision: (compose: string, decision: Decision) => culprits.onComposeDecision(compose, decision) } : {}),
+      });
+      // Shutdown steps run in the order registered: the last pass ends before the store closes.
+      ctx.onShutdown("decision-passes", () => gatekeeper.stop());
+      ctx.onShutdown("gatekeeper-store", () => stores.close());
+      await gatekeeper.start();
+      await culprits?.resume();
       const server = createApiServer(gatekeeper);
       const apiPort = await listen(server, settings.api.host, settings.api.port);
       ctx.onShutdown("api", () => closeServer(server));
       ctx.logger.info({ api_port: apiPort, policies: policies.map((p) => p.id) }, "gatekeeper API listening");
       await ctx.consume(async (message: BusMessage) => {
-        if (topicHasSuffix(RESULTSDB_RESULT_NEW_TOPIC, message.topic)) await gatekeeper.onResult(ResultsdbResult.parse(message.body));
-        else if (topicHasSuffix(WAIVERDB_WAIVER_NEW_TOPIC, message.topic)) await gatekeeper.onWaiver(WaiverdbWaiver.parse(message.body));
-        else if (topicHasSuffix(CHANGE_SET_QUEUED_TOPIC, message.topic)) culprits?.onChangeSet(ChangeSetQueued.parse(message.body));
-        else if (topicHasSuffix(composeTopic("complete"), message.topic)) culprits?.onComposeComplete(ComposeComplete.parse(message.body));
-        else if (topicHasSuffix(composeTopic("error"), message.topic)) culprits?.onComposeError(ComposeError.parse(message.body));
+        // Stored and marked before the ack; decided in the next pass, together with what arrives meanwhile.
+        if (topicHasSuffix(RESULTSDB_RESULT_NEW_TOPIC, message.topic)) await gatekeeper.receive({ result: ResultsdbResult.parse(message.body) });
+        else if (topicHasSuffix(WAIVERDB_WAIVER_NEW_TOPIC, message.topic)) await gatekeeper.receive({ waiver: WaiverdbWaiver.parse(message.body) });
+        else if (topicHasSuffix(CHANGE_SET_QUEUED_TOPIC, message.topic)) await culprits?.onChangeSet(ChangeSetQueued.parse(message.body));
+        else if (topicHasSuffix(composeTopic("complete"), message.topic)) await culprits?.onComposeComplete(ComposeComplete.parse(message.body));
+        else if (topicHasSuffix(composeTopic("error"), message.topic)) await culprits?.onComposeError(ComposeError.parse(message.body));
       });
       definition.running = { gatekeeper, apiPort, ...(culprits ? { culprits } : {}) };
     },
   };
   return definition;
+}
+
+/** Redis when `redis.url` is set (results, waivers, decisions and culprit searches survive a restart), else in memory. */
+async function createStores(config: GatekeeperConfig, logger: Pick<Logger, "warn">): Promise<GatekeeperStores> {
+  if (!config.redis.url) return memoryStores();
+  let warned = false;
+  const stores = new RedisStores({
+    url: config.redis.url,
+    prefix: config.gatekeeper.store.prefix,
+    onError: (err) => {
+      if (warned) return;
+      warned = true;
+      logger.warn({ err: err.message }, "Redis connection error (gatekeeper store); ioredis keeps reconnecting");
+    },
+  });
+  try {
+    await stores.connect();
+  } catch (err) {
+    await stores.close();
+    // As for the idempotency store: an unreachable Redis fails the start with exit code 14.
+    throw new BusError("CONNECTION", `gatekeeper store: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return stores;
 }

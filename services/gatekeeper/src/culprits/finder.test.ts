@@ -1,7 +1,7 @@
 import type { Decision } from "@atomic-ci/gating";
 import { ChangeSetQueued, changeSetIdOf, CulpritsFoundMessage, validateBody, type ChangeSetMember, type ComposeComplete } from "@atomic-ci/messages";
 import { describe, expect, it } from "vitest";
-import { CulpritFinder, verdictOf } from "./finder.js";
+import { CulpritFinder, unitsOf, verdictOf } from "./finder.js";
 
 const build = (nvr: string): ChangeSetMember => ({ kind: "build", package: nvr.split("-").slice(0, -2).join("-"), nvr, source_message_id: nvr, source_topic: "t" });
 const BROKEN = ["foo-cli-2.0-1.fc41", "libfoo-2.0-1.fc41"];
@@ -47,8 +47,10 @@ describe("CulpritFinder (bus and pipeline faked)", () => {
           const cs = ChangeSetQueued.parse(body);
           const nvrs = cs.members.map((m) => (m as { nvr: string }).nvr);
           queueMicrotask(() => {
-            holder.finder?.onComposeComplete(complete(cs));
-            holder.finder?.onComposeDecision(commitOf(nvrs), decision(!BROKEN.every((b) => nvrs.includes(b))));
+            void (async () => {
+              await holder.finder?.onComposeComplete(complete(cs));
+              await holder.finder?.onComposeDecision(commitOf(nvrs), decision(!BROKEN.every((b) => nvrs.includes(b))));
+            })();
           });
         }
         return Promise.resolve();
@@ -57,15 +59,15 @@ describe("CulpritFinder (bus and pipeline faked)", () => {
     const finder = new CulpritFinder({ bus: bus as never, logger: { info: () => undefined, warn: () => undefined, error: () => undefined }, now: () => new Date("2025-01-01T00:00:00Z") });
     holder.finder = finder;
     const parent = changeSet(NVRS);
-    finder.onChangeSet(parent);
-    finder.onComposeComplete(complete(parent));
+    await finder.onChangeSet(parent);
+    await finder.onComposeComplete(complete(parent));
     // Still running: no search yet.
-    finder.onComposeDecision(commitOf(NVRS), decision(false, true));
+    await finder.onComposeDecision(commitOf(NVRS), decision(false, true));
     await finder.idle();
     expect(published).toEqual([]);
-    finder.onComposeDecision(commitOf(NVRS), decision(false));
+    await finder.onComposeDecision(commitOf(NVRS), decision(false));
     // The same verdict again does not start a second search.
-    finder.onComposeDecision(commitOf(NVRS), decision(false));
+    await finder.onComposeDecision(commitOf(NVRS), decision(false));
     await finder.idle();
 
     const subsets = published.filter((p) => p.topic === "pipeline.change-set.queued").map((p) => ChangeSetQueued.parse(p.body));
@@ -84,6 +86,7 @@ describe("CulpritFinder (bus and pipeline faked)", () => {
       accepted: ["build:foo-cli-2.0-1.fc41", "build:ostree-2024.9-1.fc41"],
       accepted_change_set_id: changeSet(["foo-cli-2.0-1.fc41", "ostree-2024.9-1.fc41"]).change_set_id,
       composes_tried: 4,
+      cycles: 3,
     });
   });
 
@@ -91,24 +94,73 @@ describe("CulpritFinder (bus and pipeline faked)", () => {
     const published: unknown[] = [];
     const finder = new CulpritFinder({ bus: { publish: (_t: string, b: unknown) => (published.push(b), Promise.resolve()) } as never, logger: { info: () => undefined, warn: () => undefined, error: () => undefined }, now: () => new Date() });
     const single = changeSet(["podman-5.3.0-1.fc41"]);
-    finder.onChangeSet(single);
-    finder.onComposeComplete(complete(single));
-    finder.onComposeDecision(complete(single).commit, decision(false));
+    await finder.onChangeSet(single);
+    await finder.onComposeComplete(complete(single));
+    await finder.onComposeDecision(complete(single).commit, decision(false));
     const good = changeSet(NVRS);
-    finder.onChangeSet(good);
-    finder.onComposeComplete(complete(good));
-    finder.onComposeDecision(complete(good).commit, decision(true));
+    await finder.onChangeSet(good);
+    await finder.onComposeComplete(complete(good));
+    await finder.onComposeDecision(complete(good).commit, decision(true));
     const bisect = { ...changeSet(BROKEN), reason: "bisect" as const };
-    finder.onChangeSet(bisect);
-    finder.onComposeComplete(complete(bisect));
-    finder.onComposeDecision(complete(bisect).commit, decision(false));
+    await finder.onChangeSet(bisect);
+    await finder.onComposeComplete(complete(bisect));
+    await finder.onComposeDecision(complete(bisect).commit, decision(false));
     const infra = changeSet(["a-1-1.fc41", "b-1-1.fc41"]);
-    finder.onChangeSet(infra);
-    finder.onComposeError({ change_set_id: infra.change_set_id, kind: "infrastructure-error", reason: "disk full" } as never);
+    await finder.onChangeSet(infra);
+    await finder.onComposeError({ change_set_id: infra.change_set_id, kind: "infrastructure-error", reason: "disk full" } as never);
     await finder.idle();
     expect(published).toEqual([]);
     // A compose failure of several builds does start one.
-    finder.onComposeError({ change_set_id: infra.change_set_id, kind: "compose-failure", reason: "nothing provides libndp" } as never);
+    await finder.onComposeError({ change_set_id: infra.change_set_id, kind: "compose-failure", reason: "nothing provides libndp" } as never);
     expect(published).toHaveLength(1);
+  });
+
+  it("moves the builds of a declared unit together, and names them all when the unit is to blame", async () => {
+    const published: { topic: string; body: unknown }[] = [];
+    const holder: { finder?: CulpritFinder } = {};
+    // rpm-ostree-2024.9 needs ostree-2024.9 (one Bodhi update): alone it would fail; the unit fails with podman.
+    const fails = (nvrs: readonly string[]) => nvrs.includes("podman-5.3.0-1.fc41") && nvrs.includes("rpm-ostree-2024.9-1.fc41");
+    const bus = {
+      publish: (topic: string, body: unknown) => {
+        published.push({ topic, body });
+        if (topic === "pipeline.change-set.queued") {
+          const cs = ChangeSetQueued.parse(body);
+          const nvrs = cs.members.map((m) => (m as { nvr: string }).nvr);
+          setImmediate(() => {
+            void (async () => {
+              await holder.finder?.onComposeComplete(complete(cs));
+              await holder.finder?.onComposeDecision(commitOf(nvrs), decision(!fails(nvrs)));
+            })();
+          });
+        }
+        return Promise.resolve();
+      },
+    };
+    const finder = new CulpritFinder({ bus: bus as never, logger: { info: () => undefined, warn: () => undefined, error: () => undefined }, now: () => new Date("2025-01-01T00:00:00Z") });
+    holder.finder = finder;
+    const nvrs = ["bash-5.2.37-1.fc41", "ostree-2024.9-1.fc41", "podman-5.3.0-1.fc41", "rpm-ostree-2024.9-1.fc41"];
+    const unit = ["build:ostree-2024.9-1.fc41", "build:rpm-ostree-2024.9-1.fc41"];
+    const parent = { ...changeSet(nvrs), units: [unit] };
+    expect(unitsOf(parent)).toEqual([["build:bash-5.2.37-1.fc41"], unit, ["build:podman-5.3.0-1.fc41"]]);
+    await finder.onChangeSet(parent);
+    await finder.onComposeComplete(complete(parent));
+    await finder.onComposeDecision(commitOf(nvrs), decision(false));
+    await finder.idle();
+    const subsets = published.filter((p) => p.topic === "pipeline.change-set.queued").map((p) => ChangeSetQueued.parse(p.body).members.map((m) => (m as { nvr: string }).nvr));
+    expect(subsets.length).toBeGreaterThan(0);
+    for (const s of subsets) expect(s.includes("ostree-2024.9-1.fc41"), s.join("+")).toBe(s.includes("rpm-ostree-2024.9-1.fc41"));
+    const found = published.find((p) => p.topic === "pipeline.culprits.found")?.body;
+    expect(found).toMatchObject({
+      culprits: [{ kind: "combination", members: [...unit, "build:podman-5.3.0-1.fc41"], rejected: ["build:podman-5.3.0-1.fc41"] }],
+      accepted: ["build:bash-5.2.37-1.fc41", ...unit],
+    });
+    // A change set that is one unit has nothing to search.
+    const whole = { ...changeSet(["ostree-2024.9-1.fc41", "rpm-ostree-2024.9-1.fc41"]), units: [unit] };
+    const before = published.length;
+    await finder.onChangeSet(whole);
+    await finder.onComposeComplete(complete(whole));
+    await finder.onComposeDecision(complete(whole).commit, decision(false));
+    await finder.idle();
+    expect(published.length).toBe(before);
   });
 });
