@@ -16,7 +16,7 @@ export const SERVICES: Readonly<Record<string, (env: ProcessEnv) => ServiceDefin
   "image-builder": (env) => createImageBuilderService({ env }),
   "test-runner": (env) => createTestRunnerService({ env }),
   gatekeeper: (env) => createGatekeeperService({ env }),
-  publisher: () => createPublisherService(),
+  publisher: (env) => createPublisherService({ env }),
 };
 
 export const SERVICE_NAMES = Object.keys(SERVICES);

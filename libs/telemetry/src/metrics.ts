@@ -38,6 +38,10 @@ export function createMetrics(registry: Registry = new Registry()) {
     connections: new Counter({ name: "atomic_ci_bus_connections_total", help: "Bus connection attempts", labelNames: ["transport", "result"], registers: [registry] }),
     /** 1 while the service is consuming (what /ready reports). */
     consuming: new Gauge({ name: "atomic_ci_consuming", help: "1 while consuming", labelNames: ["consumer"], registers: [registry] }),
+    /** Gate decisions the publisher refused because another broker account than the gatekeeper's sent them. */
+    publisherUntrusted: new Counter({ name: "atomic_ci_publisher_untrusted_total", help: "Messages the publisher refused for their sender (user_id)", labelNames: ["topic"], registers: [registry] }),
+    /** The publisher's releases: delivered, held (a new set of reasons), rolled back. */
+    publisherReleases: new Counter({ name: "atomic_ci_publisher_releases_total", help: "Releases delivered, held or rolled back, by stream", labelNames: ["stream", "event"], registers: [registry] }),
   };
 }
 

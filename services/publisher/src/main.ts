@@ -2,4 +2,6 @@
 import { runMain } from "@atomic-ci/runtime";
 import { createPublisherService } from "./index.js";
 
-await runMain(createPublisherService());
+// The entry point hands its environment to the tools the publisher drives (PATH for ostree, gpg, xz, git).
+// eslint-disable-next-line no-restricted-properties -- the process entry point is where the environment comes in
+await runMain(createPublisherService({ env: process.env }));
