@@ -37,6 +37,12 @@ export interface ConsumerOptions {
   maxBodyBytes?: number;
   /** How long a claim on a message id lasts while its handler runs. Default 10 min. */
   claimLeaseMs?: number;
+  /**
+   * How long a copy of a message waits while another consumer handles the same message id
+   * before it is requeued. Default 60 s. Requeueing at once would count a delivery per bounce
+   * (quorum queues' x-delivery-count) and dead-letter a healthy duplicate as `max-deliveries`.
+   */
+  busyWaitMs?: number;
   /** Called once when a handler halts the consumer. */
   onHalt?: (outcome: Extract<Outcome, { type: "halt" }>, message: BusMessage) => void;
 }
@@ -45,6 +51,7 @@ export interface ResolvedConsumerOptions extends ConsumeSpec {
   handler: MessageHandler;
   maxBodyBytes: number;
   claimLeaseMs: number;
+  busyWaitMs: number;
   onHalt?: ConsumerOptions["onHalt"];
 }
 
@@ -54,7 +61,13 @@ export const CONSUMER_DEFAULTS = {
   maxDeliveries: 5,
   maxBodyBytes: 1024 * 1024,
   claimLeaseMs: 10 * 60_000,
+  busyWaitMs: 60_000,
 } as const;
+
+/** A copy of a message in hand re-asks the idempotency store this often (doubling, up to 4 s). */
+const BUSY_POLL_MS = { first: 100, max: 4_000 } as const;
+/** An idempotency store that failed: wait this long before the requeue, so an outage is not a hot loop. */
+const STORE_ERROR_BACKOFF_MS = 1_000;
 
 export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsumerOptions {
   const resolved: ResolvedConsumerOptions = {
@@ -67,6 +80,7 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
     deadLetter: options.deadLetter ?? `${options.queue}.dead-letter`,
     maxBodyBytes: options.maxBodyBytes ?? CONSUMER_DEFAULTS.maxBodyBytes,
     claimLeaseMs: options.claimLeaseMs ?? CONSUMER_DEFAULTS.claimLeaseMs,
+    busyWaitMs: options.busyWaitMs ?? CONSUMER_DEFAULTS.busyWaitMs,
   };
   if (options.onHalt) resolved.onHalt = options.onHalt;
   return resolved;
@@ -202,14 +216,8 @@ export class Consumer {
       return;
     }
 
-    // try/await rather than .catch() chains here and below: this is the per-message hot path.
-    let claim: ClaimResult | "error";
-    try {
-      claim = await this.deps.idempotency.claim(consumer, message.id, this.options.claimLeaseMs);
-    } catch (err) {
-      log.get().error({ err }, "idempotency store unavailable; requeueing");
-      claim = "error";
-    }
+    let claim = await this.claim(message, log);
+    if (claim === "busy") claim = await this.awaitTwin(message, log);
     if (claim === "done") {
       metrics.duplicates.inc({ consumer });
       log.get().info("already processed; acking duplicate");
@@ -217,6 +225,7 @@ export class Consumer {
       return;
     }
     if (claim === "busy" || claim === "error") {
+      if (claim === "error" && this.handle) await sleep(STORE_ERROR_BACKOFF_MS);
       metrics.requeued.inc({ consumer });
       await this.settle(delivery, () => delivery.requeue(), log);
       return;
@@ -246,6 +255,34 @@ export class Consumer {
     stopTimer({ outcome: outcome.type });
     if (outcome.type === "ack") await this.acked(delivery, message, log);
     else await this.apply(outcome, delivery, message, log);
+  }
+
+  // try/await rather than .catch() chains: this is the per-message hot path.
+  private async claim(message: BusMessage, log: MessageLog): Promise<ClaimResult | "error"> {
+    try {
+      return await this.deps.idempotency.claim(this.name, message.id, this.options.claimLeaseMs);
+    } catch (err) {
+      log.get().error({ err }, "idempotency store unavailable; requeueing");
+      return "error";
+    }
+  }
+
+  /**
+   * Another consumer (a replica, or a redelivery racing its original) holds the claim: wait for
+   * it to finish (→ done: ack this copy) or give the claim back (→ ours), instead of bouncing
+   * the copy through the queue. Gives up when stopping or after busyWaitMs (→ requeue).
+   */
+  private async awaitTwin(message: BusMessage, log: MessageLog): Promise<ClaimResult | "error"> {
+    const deadline = Date.now() + this.options.busyWaitMs;
+    let delay: number = BUSY_POLL_MS.first;
+    log.get().info("another consumer is handling this message id; waiting for it");
+    let claim: ClaimResult | "error" = "busy";
+    while (claim === "busy" && this.handle && Date.now() + delay <= deadline) {
+      await sleep(delay);
+      delay = Math.min(delay * 2, BUSY_POLL_MS.max);
+      claim = await this.claim(message, log);
+    }
+    return claim;
   }
 
   /** The common outcome: record as processed, then ack. */
@@ -326,4 +363,8 @@ export class Consumer {
       log.get().error({ err }, "could not settle delivery; the broker will redeliver it");
     }
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

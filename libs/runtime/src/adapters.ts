@@ -35,6 +35,7 @@ export function createTransport(config: CommonConfig, deps: TransportDeps): Tran
           url: bus.amqp.url ?? "",
           queueType: bus.amqp.queueType,
           clientProperties: { app },
+          ...(bus.amqp.userId ? { userId: bus.amqp.userId } : {}),
           ...(Object.keys(tls).length > 0 ? { tls } : {}),
         },
         { logger: deps.logger, metrics: deps.metrics },

@@ -1,6 +1,7 @@
 // Option resolution, TLS included. No TLS broker is available to the test suites, so TLS is
 // checked here at the level of what would be handed to amqplib / tls.connect: SASL
 // mechanism, minimum protocol version, hostname checking, and PEM files read from paths.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,16 @@ function configError(fn: () => unknown): Error {
 }
 
 describe("resolveAmqpOptions", () => {
+  it("stamps the URL's user as user_id, a client certificate's CN with EXTERNAL, or the configured one", () => {
+    expect(resolveAmqpOptions({ url: "amqp://atomic-ci-composer:pw@broker.example" }).userId).toBe("atomic-ci-composer");
+    expect(resolveAmqpOptions({ url: "amqp://broker.example" }).userId).toBe("guest");
+    const key = join(dir, "real-key.pem");
+    const cert = join(dir, "real-cert.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/O=Fedora/CN=atomic-ci-gatekeeper", "-keyout", key, "-out", cert], { stdio: "ignore" });
+    expect(resolveAmqpOptions({ url: "amqps://broker.example", tls: { cert, key } }).userId).toBe("atomic-ci-gatekeeper");
+    expect(resolveAmqpOptions({ url: "amqps://broker.example", tls: { cert, key }, userId: "O=Fedora,CN=atomic-ci-gatekeeper" }).userId).toBe("O=Fedora,CN=atomic-ci-gatekeeper");
+  });
+
   it("fills the defaults in one place", () => {
     const o = resolveAmqpOptions({ url: "amqp://ci:pw@broker.example:5673/%2Fci" });
     expect(o.heartbeatSeconds).toBe(30);

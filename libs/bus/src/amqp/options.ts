@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { ConnectionOptions } from "node:tls";
@@ -32,6 +33,12 @@ export interface AmqpOptions {
   queueType?: "quorum" | "classic";
   /** Extra `x-...` arguments for every consumer queue (e.g. `x-max-length`). */
   queueArguments?: Record<string, unknown>;
+  /**
+   * user_id stamped on publishes. Default: the URL's user, or with a client certificate its
+   * subject CN (RabbitMQ with `ssl_cert_login_from = common_name`). Set it when the broker
+   * derives another name, or RabbitMQ refuses every publish.
+   */
+  userId?: string;
 }
 
 export interface AmqpTlsOptions {
@@ -146,7 +153,19 @@ const schema = z.strictObject({
   connectTimeoutMs: z.number().positive().default(AMQP_DEFAULTS.connectTimeoutMs),
   queueType: z.enum(["quorum", "classic"]).default(AMQP_DEFAULTS.queueType),
   queueArguments: z.record(z.string(), z.unknown()).default({}),
+  userId: z.string().min(1).optional(),
 });
+
+/** The subject CN of a PEM certificate: the broker user of an EXTERNAL login (common_name mode). */
+function commonName(pem: unknown): string | undefined {
+  if (typeof pem !== "string") return undefined;
+  try {
+    const cn = /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(pem).subject)?.[1];
+    return cn?.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function readPem(kind: string, path: string): string {
   try {
@@ -205,7 +224,7 @@ export function resolveAmqpOptions(options: AmqpOptions): ResolvedAmqpOptions {
     redactedUrl,
     connect,
     socket,
-    userId: socket.credentials ? undefined : connect.username,
+    userId: o.userId ?? (socket.credentials ? commonName(socket.cert) : connect.username),
     heartbeatSeconds: o.heartbeatSeconds,
     reconnect: o.reconnect,
     publishTimeoutMs: o.publishTimeoutMs,

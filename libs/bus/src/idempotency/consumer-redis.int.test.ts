@@ -90,4 +90,40 @@ describe("Consumer with a Redis idempotency store", () => {
     expect(await duplicates(second.metrics)).toBe(1);
     expect(broker.peek("atomic-ci.test")).toHaveLength(0);
   });
+
+  it("a copy arriving while its twin is handled waits for it and is acked as a duplicate, not bounced to the dead letters", async () => {
+    const broker = new MemoryBroker();
+    const store = new RedisIdempotencyStore({ url: testServices().redisUrl, prefix });
+    await store.connect();
+    const metrics = createMetrics();
+    const bus = new Bus({ transport: new MemoryTransport(broker), registry, idempotency: store, metrics, logger: silentLogger() });
+    await bus.connect();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handled: number[] = [];
+    await bus.consume({
+      queue: "atomic-ci.test-twin",
+      bindings: ["test.#"],
+      prefetch: 10,
+      maxDeliveries: 2,
+      handler: async (message) => {
+        handled.push((message.body as { n: number }).n);
+        await gate;
+      },
+    });
+    const id = uniqueName("msg");
+    await bus.publish("test.ping", { n: 1 }, { id });
+    await waitFor(() => handled.length === 1, "the first copy in its handler");
+    await bus.publish("test.ping", { n: 2 }, { id });
+    // The copy is held (not requeued) while the twin runs: no bounce counts as a delivery.
+    await new Promise((r) => setTimeout(r, 600));
+    const sum = async (name: "requeued" | "duplicates") => (await metrics[name].get()).values.reduce((total, v) => total + v.value, 0);
+    expect(await sum("requeued")).toBe(0);
+    release();
+    await waitFor(async () => (await sum("duplicates")) === 1, "the copy acked as a duplicate");
+    expect(handled).toEqual([1]);
+    expect(broker.peek("atomic-ci.test-twin.dead-letter")).toHaveLength(0);
+    await bus.close();
+    await store.close();
+  });
 });

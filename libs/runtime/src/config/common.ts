@@ -31,6 +31,7 @@ const amqpSchema = z
       })
       .prefault({}),
     queueType: z.enum(["quorum", "classic"]).default("quorum").describe("Type of the service queue; quorum queues count redeliveries"),
+    userId: z.string().min(1).optional().describe("user_id stamped on publishes (RabbitMQ validates it); default the URL's user, or the client certificate's CN"),
   })
   .prefault({});
 
