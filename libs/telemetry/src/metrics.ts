@@ -40,8 +40,10 @@ export function createMetrics(registry: Registry = new Registry()) {
     consuming: new Gauge({ name: "atomic_ci_consuming", help: "1 while consuming", labelNames: ["consumer"], registers: [registry] }),
     /** Gate decisions the publisher refused because another broker account than the gatekeeper's sent them. */
     publisherUntrusted: new Counter({ name: "atomic_ci_publisher_untrusted_total", help: "Messages the publisher refused for their sender (user_id)", labelNames: ["topic"], registers: [registry] }),
-    /** The publisher's releases: delivered, held (a new set of reasons), rolled back. */
-    publisherReleases: new Counter({ name: "atomic_ci_publisher_releases_total", help: "Releases delivered, held or rolled back, by stream", labelNames: ["stream", "event"], registers: [registry] }),
+    /** The publisher's releases: delivered, held (a new set of reasons), rolled back, failed (promotion threw). */
+    publisherReleases: new Counter({ name: "atomic_ci_publisher_releases_total", help: "Releases delivered, held, rolled back or failed, by stream", labelNames: ["stream", "event"], registers: [registry] }),
+    /** Seconds the oldest change set has waited for a final compose-gate decision (the gatekeeper's). */
+    oldestUngatedAge: new Gauge({ name: "atomic_ci_oldest_ungated_change_age_seconds", help: "Age of the oldest change set without a final compose-gate decision", labelNames: ["context"], registers: [registry] }),
   };
 }
 

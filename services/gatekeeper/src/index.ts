@@ -24,6 +24,7 @@ import { Gatekeeper } from "./gatekeeper.js";
 import { loadPolicies } from "./policies.js";
 import { RedisStores } from "./redis-store.js";
 import { memoryStores, ResultView, type GatekeeperStores } from "./store.js";
+import { UngatedChanges } from "./ungated.js";
 import type { Logger } from "@atomic-ci/telemetry";
 
 export { gatekeeperConfigSchema, type GatekeeperConfig, type GatekeeperSection } from "./config.js";
@@ -49,6 +50,10 @@ export {
 export { REDIS_STORE_DEFAULTS, RedisStores, type RedisStoresOptions } from "./redis-store.js";
 export { findCulprits, memberSetKey, type Culprit, type CulpritReport, type FindOptions, type Oracle, type Unit, type Verdict } from "./culprits/core.js";
 export { CulpritFinder, unitsOf, verdictOf, type CulpritFinderDeps } from "./culprits/finder.js";
+export { UngatedChanges } from "./ungated.js";
+
+/** How often the oldest-ungated-change gauge is refreshed between events. */
+const UNGATED_GAUGE_INTERVAL_MS = 15_000;
 
 export const SERVICE_NAME = "gatekeeper";
 
@@ -112,6 +117,8 @@ export function createGatekeeperService(options: GatekeeperOptions = {}): Gateke
         tools,
         commitHint: (nvr) => new ResultView(stores.results).commitOf(nvr),
       });
+      // In memory: after a restart only change sets queued since are aged (the gauge under-reports, never over).
+      const ungated = new UngatedChanges();
       const gatekeeper = new Gatekeeper({
         bus: ctx.bus,
         settings: { productVersion: settings.productVersion, contexts: settings.contexts, batchWindowMs: settings.batch.windowMs },
@@ -120,8 +127,16 @@ export function createGatekeeperService(options: GatekeeperOptions = {}): Gateke
         logger: ctx.logger,
         now,
         stores,
-        ...(culprits ? { onComposeDecision: (compose: string, decision: Decision) => culprits.onComposeDecision(compose, decision) } : {}),
+        onComposeDecision: async (compose: string, decision: Decision) => {
+          ungated.onDecision(compose, decision);
+          await culprits?.onComposeDecision(compose, decision);
+        },
       });
+      const gauge = ctx.metrics.oldestUngatedAge;
+      const refresh = () => gauge.set({ context: settings.contexts.compose }, ungated.oldestAgeSeconds(now()));
+      const timer = setInterval(refresh, UNGATED_GAUGE_INTERVAL_MS);
+      timer.unref();
+      ctx.onShutdown("ungated-gauge", () => clearInterval(timer));
       // Shutdown steps run in the order registered: the last pass ends before the store closes.
       ctx.onShutdown("decision-passes", () => gatekeeper.stop());
       ctx.onShutdown("gatekeeper-store", () => stores.close());
@@ -135,9 +150,20 @@ export function createGatekeeperService(options: GatekeeperOptions = {}): Gateke
         // Stored and marked before the ack; decided in the next pass, together with what arrives meanwhile.
         if (topicHasSuffix(RESULTSDB_RESULT_NEW_TOPIC, message.topic)) await gatekeeper.receive({ result: ResultsdbResult.parse(message.body) });
         else if (topicHasSuffix(WAIVERDB_WAIVER_NEW_TOPIC, message.topic)) await gatekeeper.receive({ waiver: WaiverdbWaiver.parse(message.body) });
-        else if (topicHasSuffix(CHANGE_SET_QUEUED_TOPIC, message.topic)) await culprits?.onChangeSet(ChangeSetQueued.parse(message.body));
-        else if (topicHasSuffix(composeTopic("complete"), message.topic)) await culprits?.onComposeComplete(ComposeComplete.parse(message.body));
-        else if (topicHasSuffix(composeTopic("error"), message.topic)) await culprits?.onComposeError(ComposeError.parse(message.body));
+        else if (topicHasSuffix(CHANGE_SET_QUEUED_TOPIC, message.topic)) {
+          const body = ChangeSetQueued.parse(message.body);
+          ungated.onQueued(body.change_set_id, new Date(body.generated_at));
+          await culprits?.onChangeSet(body);
+        } else if (topicHasSuffix(composeTopic("complete"), message.topic)) {
+          const body = ComposeComplete.parse(message.body);
+          ungated.onComposed(body.change_set_id, body.commit);
+          await culprits?.onComposeComplete(body);
+        } else if (topicHasSuffix(composeTopic("error"), message.topic)) {
+          const body = ComposeError.parse(message.body);
+          ungated.onComposeFailed(body.change_set_id);
+          await culprits?.onComposeError(body);
+        }
+        refresh();
       });
       definition.running = { gatekeeper, apiPort, ...(culprits ? { culprits } : {}) };
     },

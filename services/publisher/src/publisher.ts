@@ -441,6 +441,7 @@ export class Publisher {
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       if (err instanceof PromotionConflictError) await this.markStream(c.commit, stream, { failed: why });
+      this.deps.metrics?.publisherReleases.inc({ stream, event: "failed" });
       this.deps.logger.error({ stream, commit: c.commit, err: why }, "promotion failed");
       await this.held(stream, c, [{ kind: "error", detail: `promotion failed: ${why}` }], report);
       return false;
