@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ToolContext } from "@atomic-ci/tools";
+import { reportToolRun, toolTimingEnabled, type ToolContext } from "@atomic-ci/tools";
 import { run } from "./tools.js";
 
 /** A test run inside the booted system: a shell script; exit status 0 is PASS. */
@@ -21,6 +21,13 @@ export interface BootTest {
   /** Letters, digits, `.`, `_`, `-`. */
   name: string;
   script: string;
+  /**
+   * A directory on this machine whose content travels with the test (a dist-git test's `dir`):
+   * copied to a writable `/var/tmp/atomic-ci-tests/<name>` in the guest, the script's cwd.
+   */
+  dir?: string;
+  /** Limit of this test inside the guest (busybox `timeout`); its end counts as FAIL. None by default. */
+  timeoutMs?: number;
 }
 
 export interface BootTestOptions {
@@ -33,6 +40,12 @@ export interface BootTestOptions {
   commit?: string;
   /** Whole boot, from QEMU's start to its exit. Default 120 s. */
   timeoutMs?: number;
+  /**
+   * Once the tests start (the runner's first console line), the limit is re-armed to this many
+   * milliseconds: a slow boot and long tests each get their own budget. Default: none (the
+   * whole boot stays within `timeoutMs`).
+   */
+  testsTimeoutMs?: number;
   memoryMiB?: number;
   /** Default `qemu-system-x86_64`. */
   qemu?: string;
@@ -61,6 +74,8 @@ export interface BootTestResult {
   outcome: "PASS" | "FAIL";
   /** The test's output lines. */
   log: string[];
+  /** The script's exit status (absent on consoles of older runners). */
+  exitCode?: number;
 }
 
 export type BootOutcome =
@@ -99,6 +114,9 @@ export const DEFAULT_BOOT_TIMEOUT_MS = 120_000;
 export const BOOT_SANITY = "boot-sanity";
 const TEST_NAME = /^[A-Za-z0-9._-]+$/;
 const TEST_MOUNT = "/var/lib/atomic-ci-tests";
+/** Writable copies of the tests' directories (the test disk is read-only) and their artifacts, in the guest. */
+const GUEST_WORK = "/var/tmp/atomic-ci-tests";
+const GUEST_ARTIFACTS = "/var/tmp/atomic-ci-artifacts";
 /** ESC [6n: the cursor-position query busybox's line editing sends after its prompt. */
 const CURSOR_QUERY = `${String.fromCharCode(27)}[6n`;
 
@@ -190,14 +208,28 @@ exit $fail
 `;
 }
 
-/** The runner the init starts as a boot hook: every test, its output prefixed, then its result. */
-function runnerScript(names: readonly string[]): string {
+/**
+ * The runner the init starts as a boot hook: every test (in a writable copy of its directory,
+ * under its time limit when it has one), its output prefixed, then its result and exit status.
+ */
+function runnerScript(tests: readonly BootTest[]): string {
+  const list = tests.map((t) => `${t.name}:${t.timeoutMs ? Math.max(1, Math.ceil(t.timeoutMs / 1000)) : 0}`);
   return `#!/bin/sh
 echo "${MARKERS.bootOk} $(uname -r)"
-for name in ${names.join(" ")}; do
-  if out=$(sh ${TEST_MOUNT}/tests/$name 2>&1); then result=PASS; else result=FAIL; fi
+for entry in ${list.join(" ")}; do
+  name=\${entry%:*}; limit=\${entry##*:}
+  work=${GUEST_WORK}/$name
+  mkdir -p "$work" ${GUEST_ARTIFACTS}/$name
+  if [ -d ${TEST_MOUNT}/tests/$name.d ]; then cp -a ${TEST_MOUNT}/tests/$name.d/. "$work"/; fi
+  if [ "$limit" -gt 0 ] && command -v timeout >/dev/null 2>&1; then
+    out=$(cd "$work" && TEST_ARTIFACTS=${GUEST_ARTIFACTS}/$name timeout "$limit" sh ${TEST_MOUNT}/tests/$name 2>&1 </dev/null)
+  else
+    out=$(cd "$work" && TEST_ARTIFACTS=${GUEST_ARTIFACTS}/$name sh ${TEST_MOUNT}/tests/$name 2>&1 </dev/null)
+  fi
+  rc=$?
+  if [ $rc -eq 0 ]; then result=PASS; else result=FAIL; fi
   printf '%s\\n' "$out" | while IFS= read -r line; do echo "${MARKERS.log} $name: $line"; done
-  echo "${MARKERS.result} $name $result"
+  echo "${MARKERS.result} $name $result $rc"
 done
 echo "${MARKERS.done}"
 `;
@@ -230,7 +262,7 @@ export async function bootTest(opts: BootTestOptions, ctx: ToolContext): Promise
     ];
     const hook = `${opts.hookDir ?? "/etc/fixture-boot.d"}/zz-atomic-ci-tests`;
     const command = `mkdir -p ${TEST_MOUNT} ${opts.hookDir ?? "/etc/fixture-boot.d"} && mount -t ext4 -o ro /dev/vdb ${TEST_MOUNT} && ln -sf ${TEST_MOUNT}/run ${hook} && exec ${opts.init ?? "/sbin/init"}`;
-    const rest = await runQemu(opts.qemu ?? "qemu-system-x86_64", args, command, opts.timeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS, ctx, opts.onConsole);
+    const rest = await runQemu(opts.qemu ?? "qemu-system-x86_64", args, command, { boot: opts.timeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS, ...(opts.testsTimeoutMs ? { tests: opts.testsTimeoutMs } : {}) }, ctx, opts.onConsole);
     const publicEntry: BootEntry = { title: entry.title, options: entry.options, linux: entry.linux, initrd: entry.initrd, kver: entry.kver };
     const results = parseResults(rest.console);
     if (rest.error) return { status: "error", ...rest.error, results, entry: publicEntry, timings: rest.timings, console: rest.console, cmdline };
@@ -252,11 +284,17 @@ async function makeTestDisk(dir: string, tests: readonly BootTest[], ctx: ToolCo
     const path = join(dir, "content", "tests", t.name);
     await writeFile(path, t.script);
     await chmod(path, 0o755);
+    if (t.dir) {
+      await mkdir(`${path}.d`, { recursive: true });
+      await run("cp", ["-a", "--", `${t.dir}/.`, `${path}.d/`], ctx);
+    }
   }
   const runner = join(dir, "content", "run");
-  await writeFile(runner, runnerScript(tests.map((t) => t.name)));
+  await writeFile(runner, runnerScript(tests));
   await chmod(runner, 0o755);
-  const size = 4 + Math.ceil(tests.reduce((n, t) => n + t.script.length + 4096, 0) / (1024 * 1024));
+  const bytes = Number((await run("du", ["-s", "--block-size=1", join(dir, "content")], ctx)).stdout.split(/\s/)[0]);
+  const inodes = Number((await run("du", ["-s", "--inodes", join(dir, "content")], ctx)).stdout.split(/\s/)[0]);
+  const size = 4 + Math.ceil((bytes * 1.5 + inodes * 4096) / (1024 * 1024));
   const image = join(dir, "tests.ext4");
   await run("mkfs.ext4", ["-q", "-F", "-L", "atomic-ci-tests", "-E", "root_owner=0:0", "-d", join(dir, "content"), image, `${size}M`], ctx);
   return image;
@@ -269,7 +307,7 @@ interface QemuRun {
 }
 
 /** Runs QEMU, types `command` into the shell the initramfs starts, and collects the console until QEMU exits or the timeout. */
-function runQemu(qemu: string, args: readonly string[], command: string, timeoutMs: number, ctx: ToolContext, onConsole?: (text: string) => void): Promise<QemuRun> {
+function runQemu(qemu: string, args: readonly string[], command: string, limits: { boot: number; tests?: number }, ctx: ToolContext, onConsole?: (text: string) => void): Promise<QemuRun> {
   return new Promise((resolve) => {
     const start = performance.now();
     const timings: Partial<BootTimings> = {};
@@ -278,17 +316,25 @@ function runQemu(qemu: string, args: readonly string[], command: string, timeout
     let typed = false;
     let error: QemuRun["error"];
     const child = spawn(qemu, args, { env: { ...ctx.env }, stdio: ["pipe", "pipe", "pipe"] });
-    const timer = setTimeout(() => {
-      error = { kind: "timeout", reason: `no power-off within ${Math.round(timeoutMs / 1000)} s` };
-      child.kill("SIGKILL");
-    }, timeoutMs);
+    const arm = (ms: number, what: string) =>
+      setTimeout(() => {
+        error = { kind: "timeout", reason: `no power-off within ${Math.round(ms / 1000)} s${what}` };
+        child.kill("SIGKILL");
+      }, ms);
+    let timer = arm(limits.boot, "");
     const onData = (chunk: Buffer) => {
       const text = chunk.toString("utf8").replace(/\r/g, "");
       console += text;
       onConsole?.(text);
       if (timings.initramfs === undefined && console.includes("Run /init as init process")) timings.initramfs = since();
       if (timings.switchRoot === undefined && console.includes("initramfs: switching to")) timings.switchRoot = since();
-      if (timings.testsStart === undefined && console.includes(MARKERS.bootOk)) timings.testsStart = since();
+      if (timings.testsStart === undefined && console.includes(MARKERS.bootOk)) {
+        timings.testsStart = since();
+        if (limits.tests !== undefined && !error) {
+          clearTimeout(timer);
+          timer = arm(limits.tests, " of the tests starting");
+        }
+      }
       // The shell is up once it has printed something after switch_root (its banner or prompt):
       // input typed earlier may be lost by the serial port.
       // busybox's prompt ends with a cursor-position query (ESC [6n); typing a moment later
@@ -313,6 +359,8 @@ function runQemu(qemu: string, args: readonly string[], command: string, timeout
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       timings.total = since();
+      // qemu is spawned here (its console is interactive), not by runTool: report its run to the timing hook.
+      if (toolTimingEnabled()) reportToolRun({ tool: qemu, args, startMs: start, endMs: performance.now(), exitCode: code });
       // The panic line may have arrived in pieces: its reason is read from the whole console.
       if (error?.kind === "kernel-panic") error = { kind: "kernel-panic", reason: /Kernel panic - not syncing:[^\n]*/.exec(console)?.[0]?.trim() ?? "kernel panic" };
       if (!error && code !== 0) error = { kind: "qemu-failed", reason: `${qemu} exited with ${code ?? signal ?? "?"}` };
@@ -333,8 +381,10 @@ export function parseResults(consoleText: string): BootTestResult[] {
       logs.set(log[1], list);
       continue;
     }
-    const result = new RegExp(`${MARKERS.result} ([A-Za-z0-9._-]+) (PASS|FAIL)\\s*$`).exec(line);
-    if (result?.[1] !== undefined) results.push({ name: result[1], outcome: result[2] === "PASS" ? "PASS" : "FAIL", log: logs.get(result[1]) ?? [] });
+    const result = new RegExp(`${MARKERS.result} ([A-Za-z0-9._-]+) (PASS|FAIL)(?: (\\d+))?\\s*$`).exec(line);
+    if (result?.[1] !== undefined) {
+      results.push({ name: result[1], outcome: result[2] === "PASS" ? "PASS" : "FAIL", log: logs.get(result[1]) ?? [], ...(result[3] === undefined ? {} : { exitCode: Number(result[3]) }) });
+    }
   }
   return results;
 }

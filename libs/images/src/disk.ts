@@ -2,7 +2,8 @@
 // filled by `mkfs.ext4 -d`, the GPT is written by sfdisk on a plain file, and the partition
 // images are copied in at their offsets (Node file writes, the equivalent of
 // `dd conv=notrunc seek=`), skipping all-zero blocks so the disk stays sparse.
-import { open, rm, truncate } from "node:fs/promises";
+import { lstat, open, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { ToolContext } from "@atomic-ci/tools";
 import { run, uuidFrom } from "./tools.js";
 
@@ -69,12 +70,65 @@ export async function makeExt4(file: string, spec: PartitionSpec, seed: string, 
         ["-q", "-F", "-b", "4096", "-L", spec.label, "-U", uuid, "-E", `root_owner=0:0,hash_seed=${uuidFrom(`${seed}:${spec.label}:hash`)}`, "-d", spec.dir, file],
         ctx,
       );
-      return { size, uuid };
     } catch (err) {
       if (attempt >= 2) throw err;
       size = Math.ceil((size * 1.5) / MiB) * MiB;
+      continue;
     }
+    await chownToRoot(file, spec.dir, ctx);
+    return { size, uuid };
   }
+}
+
+/** A path `debugfs` can take as one argument: quoted, so no quote, backslash or control character inside. */
+function debugfsSafe(path: string): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f || code === 0x22 || code === 0x5c) return false;
+  }
+  return true;
+}
+
+/**
+ * `mkfs.ext4 -d` records each file's owner as it is on this machine: run as a non-root user,
+ * every file of the image would belong to the builder. The image's content is root's (the
+ * sysroot's repository is bare-user-only: ownership is not kept, a root build checks out
+ * everything as 0:0), so every inode owned otherwise is set to uid 0 / gid 0 inside the
+ * filesystem with one `debugfs -w` script. A root build finds nothing to change.
+ */
+export async function chownToRoot(file: string, dir: string, ctx: ToolContext): Promise<number> {
+  const commands: string[] = [];
+  const seen = new Set<string>();
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(join(dir, rel), { withFileTypes: true });
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = `${rel}/${entry.name}`;
+      const st = await lstat(join(dir, path));
+      const inode = `${st.dev}:${st.ino}`;
+      if (!seen.has(inode)) {
+        seen.add(inode);
+        if (st.uid !== 0 || st.gid !== 0) {
+          if (!debugfsSafe(path)) throw new Error(`cannot set the owner of ${JSON.stringify(path)} in ${file}: unsupported characters in the name`);
+          if (st.uid !== 0) commands.push(`sif "${path}" uid 0`);
+          if (st.gid !== 0) commands.push(`sif "${path}" gid 0`);
+        }
+      }
+      if (entry.isDirectory()) await walk(path);
+    }
+  };
+  await walk("");
+  if (commands.length === 0) return 0;
+  const script = `${file}.chown.debugfs`;
+  await writeFile(script, `${commands.join("\n")}\n`);
+  try {
+    const out = await run("debugfs", ["-w", "-f", script, file], ctx);
+    // debugfs reports a failed request on stderr and still exits 0.
+    const failed = out.stderr.split("\n").find((line) => /^sif:|File not found|not found by ext2_lookup/.test(line));
+    if (failed) throw new Error(`debugfs could not set an owner in ${file}: ${failed}`);
+  } finally {
+    await rm(script, { force: true });
+  }
+  return commands.length;
 }
 
 /** Copy `src` into `fd` at `offset`, leaving all-zero 1 MiB blocks as holes. */

@@ -16,7 +16,7 @@ export {
   type ImageStep,
 } from "./build.js";
 export { buildSysroot, DEFAULT_KARGS, SYSROOT_REPO_MODE, type Sysroot, type SysrootOptions } from "./sysroot.js";
-export { filesystemSize, LINUX_FILESYSTEM_GUID, LINUX_ROOT_X86_64_GUID, makeExt4, makeRawDisk, type PartitionSpec, type PlacedPartition, type RawDisk } from "./disk.js";
+export { chownToRoot, filesystemSize, LINUX_FILESYSTEM_GUID, LINUX_ROOT_X86_64_GUID, makeExt4, makeRawDisk, type PartitionSpec, type PlacedPartition, type RawDisk } from "./disk.js";
 export { sha256File } from "./tools.js";
 export {
   BOOT_SANITY,
