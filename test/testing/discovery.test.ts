@@ -24,7 +24,7 @@ describe("discovery in the fixture world", () => {
     const found = await discover(build.nvr);
     expect(found.commit).toBe(build.distGit.commit);
     expect(found.tests).toEqual([
-      { id: "bash/sti/tests/tests.yml/simple", package: "bash", source: "sti", name: "simple", dir: "tests", command: ["/usr/bin/sh", "-c", "./smoke.sh"], requires: ["bash"], timeoutMs: 300_000, allowedReruns: 0, environment: {}, commit: build.distGit.commit, file: "tests/tests.yml" },
+      { id: "bash/sti/tests/tests.yml/simple", package: "bash", source: "sti", name: "simple", dir: "tests", command: ["/usr/bin/sh", "-c", "./smoke.sh"], requires: ["bash"], timeoutMs: 300_000, allowedReruns: 0, environment: {}, commit: build.distGit.commit, file: "tests/tests.yml", tags: ["atomic"] },
     ]);
   });
 

@@ -99,6 +99,13 @@ describe("package tests on the composed tree", () => {
     expect(await runTest(next.test, options(next.gitDir), ctx)).toMatchObject({ outcome: "failed", reason: "FAIL libfoo/version" });
   });
 
+  it("passes filesystem's test: the tree's empty top-level directories (/sysroot) are there, as on a booted host", async () => {
+    const { test, gitDir } = await packageTest("filesystem-3.18-1.fc41");
+    const run = await runTest(test, options(gitDir), ctx);
+    expect({ outcome: run.outcome, reason: run.reason }).toEqual({ outcome: "passed", reason: undefined });
+    expect(run.attempts[0]?.checks.map((c) => c.name)).toContain("filesystem/sysroot");
+  });
+
   it("runs the host definition's smoke test", async () => {
     const def = world.hostDefinition;
     const { tests } = await discoverHostTests({ repo: def.path, rev: def.commit, name: def.name }, ctx);

@@ -26,6 +26,8 @@ export interface TestCase {
   commit: string;
   /** The file that declared the test (`tests/tests.yml`, `tests/main.fmf`). */
   file: string;
+  /** STI: the play's and role's `tags`; tmt: the test's `tag`. `image` marks a test for the booted image too (docs/images.md §8). */
+  tags?: string[];
 }
 
 /** Default time limit when a format declares none (STI) — tmt's own default duration. */

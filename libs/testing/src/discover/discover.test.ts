@@ -13,7 +13,7 @@ describe("STI subset", () => {
     const { tests, skipped } = sti(`- hosts: localhost\n  roles:\n    - role: standard-test-basic\n      tags: [atomic]\n      required_packages: [bash]\n      tests:\n        - simple:\n            dir: .\n            run: ./smoke.sh\n`);
     expect(skipped).toEqual([]);
     expect(tests).toEqual([
-      { id: "pkg/sti/tests/tests.yml/simple", package: "pkg", source: "sti", name: "simple", dir: "tests", command: ["/usr/bin/sh", "-c", "./smoke.sh"], requires: ["bash"], timeoutMs: 300_000, allowedReruns: 0, environment: {}, commit: "c0ffee", file: "tests/tests.yml" },
+      { id: "pkg/sti/tests/tests.yml/simple", package: "pkg", source: "sti", name: "simple", dir: "tests", command: ["/usr/bin/sh", "-c", "./smoke.sh"], requires: ["bash"], timeoutMs: 300_000, allowedReruns: 0, environment: {}, commit: "c0ffee", file: "tests/tests.yml", tags: ["atomic"] },
     ]);
   });
 
@@ -54,7 +54,7 @@ describe("fmf and tmt subset", () => {
       "tests/main.fmf": "test: ./smoke.sh\nrequire: podman\nduration: 2m\nextra-atomic-ci-reruns: 1\nenvironment:\n  MODE: quick\n",
     });
     expect(tests).toEqual([
-      { id: "pkg/tmt/plans/smoke/tests", package: "pkg", source: "tmt", name: "/tests", dir: "tests", command: ["/usr/bin/sh", "-c", "./smoke.sh"], requires: ["jq", "podman"], timeoutMs: 120_000, allowedReruns: 1, environment: { MODE: "quick" }, commit: "c0ffee", file: "tests/main.fmf" },
+      { id: "pkg/tmt/plans/smoke/tests", package: "pkg", source: "tmt", name: "/tests", dir: "tests", command: ["/usr/bin/sh", "-c", "./smoke.sh"], requires: ["jq", "podman"], timeoutMs: 120_000, allowedReruns: 1, environment: { MODE: "quick" }, commit: "c0ffee", file: "tests/main.fmf", tags: [] },
     ]);
   });
 

@@ -66,6 +66,7 @@ export function parseSti(content: string, opts: { file: string; package: string;
           environment: {},
           commit: opts.commit,
           file,
+          tags,
         });
       }
     });

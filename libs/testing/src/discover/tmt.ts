@@ -81,6 +81,7 @@ function testCase(node: FmfNode, plan: Plan, opts: { package: string; commit: st
     environment,
     commit: opts.commit,
     file,
+    tags: strings(data["tag"], file, at("tag")),
   };
 }
 

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { closeServer, listen, sendJson } from "@atomic-ci/http";
 import { RESULTSDB_OUTCOMES, type ResultsdbOutcome } from "@atomic-ci/messages";
+import { handleRerunRequest, type RerunHandler } from "./reruns.js";
 import { DEFAULT_RESULTS_LIMIT, type ResultsQuery, type ResultsStore } from "./store.js";
 
 export const RESULTS_PATH = "/api/v2.0/results";
@@ -114,19 +115,26 @@ export interface ResultsServerOptions {
   /** 0 picks a free port; see `port` once started. */
   port: number;
   onError?: (err: unknown, url: string | undefined) => void;
+  /** Serve `/api/v2.0/reruns` too (reruns.ts); set it before or after start. */
+  reruns?: RerunHandler;
 }
 
 /** A small HTTP server serving only the results API. */
 export class ResultsServer {
   private readonly server: Server;
   private boundPort: number | undefined;
+  /** Who runs tests again on request; without it `/api/v2.0/reruns` is a 404. */
+  reruns: RerunHandler | undefined;
 
   constructor(
     private readonly store: ResultsStore,
     private readonly options: ResultsServerOptions,
   ) {
+    this.reruns = options.reruns;
     this.server = createServer((req, res) => {
-      handleResultsRequest(this.store, req, res)
+      const reruns = this.reruns;
+      (reruns ? handleRerunRequest(reruns, req, res) : Promise.resolve(false))
+        .then(async (handled) => handled || handleResultsRequest(this.store, req, res))
         .then((handled) => {
           if (!handled) sendJson(res, 404, { message: "Not found" }, NO_STORE);
         })

@@ -1,79 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { MemoryResultsStore, type NewResult } from "./store.js";
+import { MemoryResultsStore, type ResultsStore } from "./store.js";
+import { clock, COMMIT, fill, OTHER, resultsStoreContract } from "./store-contract.js";
 import { ResultsServer } from "./http.js";
 
-const COMMIT = "a".repeat(64);
-const OTHER = "b".repeat(64);
+resultsStoreContract("MemoryResultsStore", (now) => Promise.resolve(new MemoryResultsStore(now)));
 
-function clock(start = Date.parse("2025-01-01T00:00:00Z")) {
-  let t = start;
-  return () => new Date((t += 60_000));
+async function filled(): Promise<ResultsStore> {
+  return fill(new MemoryResultsStore(clock()));
 }
-
-function result(name: string, outcome: NewResult["outcome"], item = COMMIT, extra: Record<string, string[]> = {}): NewResult {
-  return { outcome, testcase: { name }, data: { item: [item], type: ["compose"], arch: ["x86_64"], ...extra }, note: "" };
-}
-
-async function filled(): Promise<MemoryResultsStore> {
-  const store = new MemoryResultsStore(clock());
-  await store.submit(result("atomic-ci.ostree.smoke.functional", "QUEUED"));
-  await store.submit(result("atomic-ci.ostree.smoke.functional", "RUNNING"));
-  await store.submit(result("atomic-ci.ostree.smoke.functional", "PASSED"));
-  await store.submit(result("atomic-ci.host.host-smoke.functional", "FAILED"));
-  await store.submit(result("atomic-ci.podman.smoke.functional", "PASSED", OTHER, { scenario: ["x86_64.bwrap"] }));
-  return store;
-}
-
-describe("MemoryResultsStore", () => {
-  it("assigns increasing ids and submit times, and validates against ResultsDB's result schema", async () => {
-    const store = new MemoryResultsStore(clock());
-    const a = await store.submit(result("t.a.functional", "PASSED"));
-    const b = await store.submit(result("t.a.functional", "FAILED"));
-    expect([a.id, b.id]).toEqual([1, 2]);
-    expect(a.submit_time).toBe("2025-01-01T00:01:00.000Z");
-    await expect(store.submit({ ...result("t.b.functional", "PASSED"), outcome: "GREEN" as never })).rejects.toThrow(/outcome/);
-    await expect(store.submit({ ...result("", "PASSED") })).rejects.toThrow();
-    // A rejected result takes no id.
-    expect((await store.submit(result("t.c.functional", "INFO"))).id).toBe(3);
-    expect(await store.get(2)).toMatchObject({ id: 2, outcome: "FAILED" });
-    expect(await store.get(99)).toBeUndefined();
-  });
-
-  it("filters by item, type, test case globs, outcome, since and extra data, latest first", async () => {
-    const store = await filled();
-    const ids = async (q: Parameters<MemoryResultsStore["query"]>[0]) => (await store.query(q)).results.map((r) => r.id);
-    expect(await ids({ item: [COMMIT] })).toEqual([4, 3, 2, 1]);
-    expect(await ids({ item: [OTHER], type: ["compose"] })).toEqual([5]);
-    expect(await ids({ type: ["koji_build"] })).toEqual([]);
-    expect(await ids({ testcases: ["atomic-ci.ostree.*"] })).toEqual([3, 2, 1]);
-    expect(await ids({ testcases: ["atomic-ci.host.host-smoke.functional", "*.podman.*"] })).toEqual([5, 4]);
-    // `.` in a pattern is literal, not any character.
-    expect(await ids({ testcases: ["atomic-ci.ostree.smoke.functiona."] })).toEqual([]);
-    expect(await ids({ outcome: ["PASSED"] })).toEqual([5, 3]);
-    expect(await ids({ since: new Date("2025-01-01T00:03:00Z") })).toEqual([5, 4, 3]);
-    expect(await ids({ since: new Date("2025-01-01T00:02:00Z"), until: new Date("2025-01-01T00:03:00Z") })).toEqual([3, 2]);
-    expect(await ids({ data: { scenario: ["x86_64.bwrap"] } })).toEqual([5]);
-    expect(await ids({ limit: 2 })).toEqual([5, 4]);
-    expect(await store.query({ limit: 2, page: 2 })).toEqual({ results: [expect.objectContaining({ id: 1 })], more: false });
-    expect((await store.query({ limit: 2, page: 1 })).more).toBe(true);
-  });
-
-  it("gives the latest result per test case", async () => {
-    const store = await filled();
-    expect((await store.latest({ item: [COMMIT] })).map((r) => [r.testcase.name, r.outcome])).toEqual([
-      ["atomic-ci.host.host-smoke.functional", "FAILED"],
-      ["atomic-ci.ostree.smoke.functional", "PASSED"],
-    ]);
-  });
-
-  it("hands out copies: a caller cannot change what is stored", async () => {
-    const store = await filled();
-    const got = await store.get(3);
-    if (!got) throw new Error("missing");
-    got.outcome = "FAILED";
-    expect((await store.get(3))?.outcome).toBe("PASSED");
-  });
-});
 
 describe("the ResultsDB API over HTTP", () => {
   let server: ResultsServer | undefined;

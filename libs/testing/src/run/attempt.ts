@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { gitEnv, runTool, safeGitRev, safePath, safeRepoPath, type ToolContext } from "@atomic-ci/tools";
 import type { TestCase } from "../model.js";
 import { execSandbox, STATUS_FD } from "./exec.js";
-import { bwrapArgs, SANDBOX_ARTIFACTS, SANDBOX_PATH, treeLinks } from "./sandbox.js";
+import type { PidsLimiter } from "./limits.js";
+import { bwrapArgs, SANDBOX_ARTIFACTS, SANDBOX_PATH, treeDirs, treeLinks } from "./sandbox.js";
 import type { TreeCache } from "./checkout.js";
 import { parseChecks, verdict, type Check } from "./verdict.js";
 
@@ -22,6 +23,8 @@ export interface Attempt {
   artifactsDir: string;
   logPath: string;
   checks: Check[];
+  /** Forks refused because the sandbox had pids.max processes (a fork bomb, or a test needing more). */
+  forksRefused?: number;
 }
 
 export interface AttemptContext {
@@ -30,6 +33,7 @@ export interface AttemptContext {
   gitDir: string;
   dir: string;
   maxOutputBytes: number;
+  limiter: PidsLimiter;
 }
 
 export async function runAttempt(test: TestCase, number: number, at: AttemptContext, ctx: ToolContext): Promise<Attempt> {
@@ -42,14 +46,19 @@ export async function runAttempt(test: TestCase, number: number, at: AttemptCont
     const { commit, tree } = await at.trees.checkout(at.subject);
     const testDir = await copyTestDir(test, at.gitDir, join(at.dir, "src"), ctx);
     const env = { ...test.environment, PATH: SANDBOX_PATH, HOME: "/root", USER: "root", LANG: "C", TERM: "dumb", TEST_SUBJECTS: commit, TEST_ARTIFACTS: SANDBOX_ARTIFACTS, ATOMIC_CI_ATTEMPT: String(number) };
-    const args = bwrapArgs({ tree, links: await treeLinks(tree), testDir, artifactsDir, env, command: test.command, statusFd: STATUS_FD });
-    const run = await execSandbox(args, { env: ctx.env, logPath, timeoutMs: test.timeoutMs, maxOutputBytes: at.maxOutputBytes });
+    const args = bwrapArgs({ tree, links: await treeLinks(tree), dirs: await treeDirs(tree), testDir, artifactsDir, env, command: test.command, statusFd: STATUS_FD });
+    const run = await execSandbox(args, { env: ctx.env, logPath, timeoutMs: test.timeoutMs, maxOutputBytes: at.maxOutputBytes, limiter: at.limiter });
     const runtimeMs = Date.now() - started;
-    if (run.stopped === "timeout") return { ...base, outcome: "failed", reason: `timeout: stopped after its duration of ${test.timeoutMs} ms`, runtimeMs };
-    if (run.stopped === "output-limit") return { ...base, outcome: "failed", reason: `output-limit: wrote more than ${at.maxOutputBytes} bytes`, runtimeMs };
+    // Said beside the reason: a test stopped for time or output that also hit the process limit was most likely a fork bomb.
+    const forks = run.forksRefused > 0 ? { forksRefused: run.forksRefused } : {};
+    const hit = run.forksRefused > 0 ? ` (pids.max ${at.limiter.pidsMax} reached: ${run.forksRefused} fork(s) refused)` : "";
+    if (run.stopped === "timeout") return { ...base, ...forks, outcome: "failed", reason: `timeout: stopped after its duration of ${test.timeoutMs} ms${hit}`, runtimeMs };
+    if (run.stopped === "output-limit") return { ...base, ...forks, outcome: "failed", reason: `output-limit: wrote more than ${at.maxOutputBytes} bytes${hit}`, runtimeMs };
     if (run.exitCode === undefined) return { ...base, outcome: "error", reason: `sandbox: ${run.setupError ?? "the test did not start"}`, runtimeMs };
     const checks = parseChecks(await testLog(artifactsDir, logPath));
-    return { ...base, ...verdict(run.exitCode, checks), exitCode: run.exitCode, checks, runtimeMs };
+    const judged = verdict(run.exitCode, checks);
+    if (judged.reason !== undefined) judged.reason += hit;
+    return { ...base, ...forks, ...judged, exitCode: run.exitCode, checks, runtimeMs };
   } catch (cause) {
     return { ...base, outcome: "error", reason: cause instanceof Error ? cause.message.split("\n")[0] ?? "" : String(cause), runtimeMs: Date.now() - started };
   }

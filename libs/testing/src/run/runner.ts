@@ -7,6 +7,7 @@ import type { ToolContext } from "@atomic-ci/tools";
 import type { TestCase } from "../model.js";
 import { runAttempt, type Attempt, type Outcome } from "./attempt.js";
 import type { TreeCache } from "./checkout.js";
+import { pidsLimiter, type ProcessLimitOptions } from "./limits.js";
 
 export interface RunTestOptions {
   trees: TreeCache;
@@ -20,6 +21,8 @@ export interface RunTestOptions {
   errorRetries?: number;
   /** Cap on stdout+stderr in output.log; default 10 MiB. */
   maxOutputBytes?: number;
+  /** The process limit of each sandbox (default: pids.max 256 in a cgroup, see limits.ts). */
+  limits?: ProcessLimitOptions;
 }
 
 export interface TestRun {
@@ -42,11 +45,12 @@ export async function runTest(test: TestCase, opts: RunTestOptions, ctx: ToolCon
   await mkdir(opts.workDir, { recursive: true });
   const runDir = await mkdtemp(join(opts.workDir, `${test.id.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80)}-`));
   const errorRetries = opts.errorRetries ?? DEFAULT_ERROR_RETRIES;
+  const limiter = await pidsLimiter(opts.limits);
   const attempts: Attempt[] = [];
   let errors = 0;
   let reruns = 0;
   for (;;) {
-    const attempt = await runAttempt(test, attempts.length + 1, { trees: opts.trees, subject: opts.subject, gitDir: opts.gitDir, dir: join(runDir, `attempt-${attempts.length + 1}`), maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES }, ctx);
+    const attempt = await runAttempt(test, attempts.length + 1, { trees: opts.trees, subject: opts.subject, gitDir: opts.gitDir, dir: join(runDir, `attempt-${attempts.length + 1}`), maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, limiter }, ctx);
     attempts.push(attempt);
     if (attempt.outcome === "error" && errors < errorRetries) errors++;
     else if (attempt.outcome === "failed" && reruns < test.allowedReruns) reruns++;
