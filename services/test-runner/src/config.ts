@@ -20,6 +20,12 @@ export const testRunnerConfigSchema = commonConfigSchema.extend({
           name: z.string().regex(/^[A-Za-z0-9_-]+$/).default("host").describe("Second part of the host tests' test case names"),
         })
         .prefault({}),
+      containers: z
+        .strictObject({
+          imageStore: z.string().min(1).optional().describe("Root of the OCI image layouts the definition's containers.yaml names (its `layout` paths are relative to it and confined to it); key-container tests error without it"),
+        })
+        .prefault({})
+        .describe("Key-container tests (docs/tests.md, \"Key-container tests\")"),
       distGit: z
         .strictObject({
           dir: z.string().min(1).optional().describe("Directory holding one dist-git repository per source package (`<dir>/<name>`); no package tests without it"),
@@ -43,12 +49,43 @@ export const testRunnerConfigSchema = commonConfigSchema.extend({
           email: z.string().regex(/^[^@\s]+@[^@\s]+$/).default("atomic-ci@atomic-ci.invalid"),
         })
         .prefault({}),
+      image: z
+        .strictObject({
+          bootTimeoutMs: z.int().min(1000).default(300_000).describe("Limit of one boot of a qcow2 (QEMU under TCG) until its tests start; then the tests' own limits (summed, plus 60 s) apply"),
+          memoryMiB: z.int().min(256).default(1024).describe("Guest memory of the boot test"),
+        })
+        .prefault({})
+        .describe("Tests in the booted image (docs/tests.md, \"Tests in the booted image\")"),
       api: z
         .strictObject({
           host: z.string().min(1).default("0.0.0.0").describe("Address of the ResultsDB-style results API"),
           port: z.int().min(0).max(65_535).default(8082).describe("Port of the results API (8081 is the gatekeeper's); 0 picks a free one"),
+          publicUrl: baseUrl
+            .default("http://localhost:8082/")
+            .describe("Base URL others reach the results API at: `run.rebuild` and `run.trigger_rebuild` of the Fedora CI messages point below it (`api/v2.0/reruns?...`)"),
         })
         .prefault({}),
+      results: z
+        .strictObject({
+          redisPrefix: z.string().min(1).default("atomic-ci:results").describe("Key prefix of the results (and the plans kept for re-runs) in Redis, used when `redis.url` is set; in memory otherwise"),
+        })
+        .prefault({}),
+      limits: z
+        .strictObject({
+          pidsMax: z.int().min(8).max(1_000_000).default(256).describe("Processes one test's sandbox may have at once (a pids cgroup; docs/tests.md, \"Limits\")"),
+          mode: z.enum(["auto", "cgroup-v1", "cgroup-v2", "rlimit", "none"]).default("auto").describe("How: `auto` tries cgroup v1, cgroup v2, then prlimit --nproc"),
+          maxOutputBytes: z.int().min(1024).default(10 * 1024 * 1024).describe("Cap on a test's stdout+stderr; past it the test is stopped and failed"),
+        })
+        .prefault({}),
+      composeGate: z
+        .strictObject({
+          allHostPackages: z
+            .boolean()
+            .default(true)
+            .describe("Also run, on every new commit, the dist-git tests of every host package (not only the changed ones), reported under the compose's package-tests summary"),
+        })
+        .prefault({})
+        .describe("What the compose gate covers (docs/tests.md, \"The whole-host test set\")"),
     })
     .prefault({}),
 });

@@ -20,6 +20,8 @@ export interface PlannedTest {
   namespace: string;
   /** Distinct within the component: the test's name, made a single word. */
   type: string;
+  /** `whole-host`: an unchanged host package's test, run for the compose gate (composeGate.allHostPackages). */
+  scope?: "whole-host";
 }
 
 export function testcaseOf(planned: Pick<PlannedTest, "namespace" | "type">): string {
@@ -48,6 +50,9 @@ export interface RunLinks {
   url: string;
   /** Fedora CI `run.log`: the output log (of the counting attempt, once there is one). */
   log: string;
+  /** Fedora CI `run.rebuild` (a page about re-running) and `run.trigger_rebuild` (POST it to re-run): the results API's reruns. */
+  rebuild?: string;
+  triggerRebuild?: string;
 }
 
 export interface CiContext {
@@ -60,7 +65,7 @@ export interface CiContext {
 function ciCommon(planned: PlannedTest, links: RunLinks, ctx: CiContext) {
   return {
     contact: { ...ctx.contact },
-    run: { url: links.url, log: links.log },
+    run: { url: links.url, log: links.log, ...(links.rebuild ? { rebuild: links.rebuild } : {}), ...(links.triggerRebuild ? { trigger_rebuild: links.triggerRebuild } : {}) },
     artifact: { type: "productmd-compose" as const, id: ctx.compose.compose_id, compose_type: "ci" },
     pipeline: { id: `${ctx.compose.compose_id}.${planned.namespace}.${planned.type}`, name: "atomic-ci test-runner" },
     test: { category: CI_CATEGORY, namespace: planned.namespace, type: planned.type, scenario: `${ctx.basearch}.bwrap` },
@@ -100,7 +105,7 @@ export function resultOf(
   planned: PlannedTest,
   outcome: ResultsdbOutcome,
   ctx: CiContext,
-  extra: { note?: string; refUrl?: string; passedOnRerun?: boolean } = {},
+  extra: { note?: string; refUrl?: string; passedOnRerun?: boolean; rerun?: { requestedBy: string; reason: string } } = {},
 ): NewResult {
   const data: Record<string, string[]> = {
     item: [ctx.compose.commit],
@@ -115,6 +120,8 @@ export function resultOf(
   };
   if (planned.nvr) data["nvr"] = [planned.nvr];
   if (extra.passedOnRerun !== undefined) data["passed_on_rerun"] = [String(extra.passedOnRerun)];
+  // A run on request: said in the result, so history shows why a test ran twice on one commit.
+  if (extra.rerun) Object.assign(data, { rerun: ["true"], rerun_requested_by: [extra.rerun.requestedBy], rerun_reason: [extra.rerun.reason] });
   const result: NewResult = { outcome, testcase: { name: testcaseOf(planned), ref_url: ctx.contact.docs }, data, note: extra.note ?? "" };
   if (extra.refUrl) result.ref_url = extra.refUrl;
   return result;

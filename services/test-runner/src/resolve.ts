@@ -1,6 +1,8 @@
 // Which packages a compose changed, and the dist-git commit each build was made from.
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { z } from "zod";
 import { gitLog, gitShowFile, safeRpmName, type ToolContext } from "@atomic-ci/tools";
 import type { ChangeSetQueued, PackageDiff } from "@atomic-ci/messages";
 
@@ -85,4 +87,45 @@ export async function buildCommit(repo: string, build: Pick<ChangedBuild, "name"
     if (version === build.version && release !== undefined && releaseMatches(release, build.release)) return entry.commit;
   }
   return undefined;
+}
+
+/** The part of rpm-ostree's lockfile read here: package name → `evra` (`[E:]V-R.arch`) or `evr`. */
+const LockfileJson = z.looseObject({
+  packages: z.record(z.string(), z.looseObject({ evra: z.string().min(1).optional(), evr: z.string().min(1).optional() })),
+});
+
+const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+/** The dist-git repository a binary RPM comes from: the longest dash-prefix of its name that is one (the coverage report's rule). */
+export function sourceOf(binary: string, isRepo: (name: string) => boolean): string | undefined {
+  const parts = binary.split("-");
+  for (let n = parts.length; n > 0; n--) {
+    const candidate = parts.slice(0, n).join("-");
+    if (REPO_NAME.test(candidate) && isRepo(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Every host package of a compose as a build: the compose's lockfile (what the commit
+ * holds) read binary by binary, each mapped to its source package's dist-git repository by
+ * name (`sourceOf`), with the binary's version and release (subpackages share their source's).
+ * Binaries without a repository have no dist-git tests and are left out.
+ */
+export async function hostBuilds(lockfilePath: string, distGitDir: string): Promise<ChangedBuild[]> {
+  let parsed: z.output<typeof LockfileJson>;
+  try {
+    parsed = LockfileJson.parse(JSON.parse(await readFile(lockfilePath, "utf8")));
+  } catch (err) {
+    throw new Error(`the compose's lockfile ${lockfilePath} cannot be read: ${err instanceof Error ? err.message.split("\n")[0] ?? "" : String(err)}`, { cause: err });
+  }
+  const out = new Map<string, ChangedBuild>();
+  for (const [binary, entry] of Object.entries(parsed.packages).sort(([a], [b]) => a.localeCompare(b))) {
+    const name = sourceOf(binary, (candidate) => existsSync(join(distGitDir, candidate)));
+    if (!name || out.has(name)) continue;
+    const evr = entry.evra ? splitNevra(`x-${entry.evra}`, true) : entry.evr ? splitNevra(`x-${entry.evr}`, false) : undefined;
+    if (!evr) continue;
+    out.set(name, { name, version: evr.version, release: evr.release, nvr: `${name}-${evr.version}-${evr.release}` });
+  }
+  return [...out.values()];
 }

@@ -145,7 +145,8 @@ describe("TestRunner on a compose (sandbox replaced)", () => {
     await repo(definition, [{ "tests/tests.yml": sti("host-smoke") + sti("broken") }]);
     store = new MemoryResultsStore();
     runs = [];
-    const settings = testRunnerConfigSchema.shape.testRunner.parse({ workDir: join(dir, "work"), distGit: { dir: distGit }, definition: { repo: definition } });
+    // Only the changed packages here; the whole-host set has its own tests below.
+    const settings = testRunnerConfigSchema.shape.testRunner.parse({ workDir: join(dir, "work"), distGit: { dir: distGit }, definition: { repo: definition }, composeGate: { allHostPackages: false } });
     runner = new TestRunner({
       bus: { publish: (topic: string, body: unknown) => { published.push({ topic, body: body as Record<string, unknown> }); return Promise.resolve(); } } as never,
       settings,
@@ -244,5 +245,111 @@ describe("summaries for the gates", () => {
     expect(aggregateOutcome(["FAILED", "RUNNING"])).toBe("RUNNING");
     expect(aggregateOutcome(["ERROR", "PASSED"])).toBe("ERROR");
     expect(aggregateOutcome(["ERROR", "NEEDS_INSPECTION", "PASSED"])).toBe("FAILED");
+  });
+});
+
+describe("re-runs on request and the whole-host set (sandbox replaced)", () => {
+  const published: { topic: string; body: Record<string, unknown> }[] = [];
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as HandlerContext["log"];
+  const context = { log, deliveryCount: 1, setChangeSet: () => undefined } as unknown as HandlerContext;
+  const commit = "9".repeat(64);
+  let runner: TestRunner;
+  let store: MemoryResultsStore;
+  let runs: string[];
+  let lockfile: string;
+  let flakyFails = true;
+  const summaries = () =>
+    published
+      .filter((m) => m.topic === "resultsdb.result.new" && (m.body["testcase"] as { name: string }).name.startsWith("atomic-ci.compose."))
+      .map((m) => `${(m.body["testcase"] as { name: string }).name} ${String(m.body["outcome"])}`);
+
+  beforeAll(async () => {
+    const distGit = join(dir, "rpms-r");
+    await repo(join(distGit, "foo"), [{ "foo.spec": spec("2.0"), "tests/tests.yml": sti("simple"), "tests/smoke.sh": "true\n" }]);
+    // bar is a host package the compose did not change; its subpackage bar-libs maps to it too.
+    await repo(join(distGit, "bar"), [{ "foo.spec": "x", "bar.spec": spec("1.5").replace("foo", "bar"), "tests/tests.yml": sti("bar-smoke"), "tests/smoke.sh": "true\n" }]);
+    const definition = join(dir, "definition-r");
+    await repo(definition, [{ "tests/tests.yml": sti("infra") }]);
+    lockfile = join(dir, "r.lock.json");
+    await writeFile(lockfile, JSON.stringify({ packages: { foo: { evra: "2.0-1.fc41.x86_64" }, bar: { evra: "1.5-1.fc41.x86_64" }, "bar-libs": { evra: "1.5-1.fc41.x86_64" }, baz: { evra: "3-1.fc41.noarch" } } }));
+    store = new MemoryResultsStore();
+    runs = [];
+    const settings = testRunnerConfigSchema.shape.testRunner.parse({ workDir: join(dir, "work-r"), distGit: { dir: distGit }, definition: { repo: definition }, api: { publicUrl: "https://ci.example.invalid/results/" } });
+    runner = new TestRunner({
+      bus: { publish: (topic: string, body: unknown) => { published.push({ topic, body: body as Record<string, unknown> }); return Promise.resolve(); } } as never,
+      settings,
+      store,
+      tools,
+      now: () => new Date("2025-01-01T00:00:00Z"),
+      runTest: (t) => {
+        runs.push(t.name);
+        // `infra` meets an infrastructure failure until it is fixed (flakyFails = false).
+        const outcome = t.name === "infra" && flakyFails ? "error" : "passed";
+        const run: TestRun = { testId: t.id, outcome, runtimeMs: 10, artifactsDir: join(dir, "work-r", "runs", "x", "artifacts"), logPath: join(dir, "work-r", "runs", "x", "artifacts", "output.log"), attempts: [], passedOnRerun: false };
+        if (outcome === "error") run.reason = "ostree checkout failed";
+        return Promise.resolve(run);
+      },
+    });
+  });
+
+  it("also runs every other host package's tests for the compose gate, under the package-tests summary only", async () => {
+    const body = composeBody({ commit, compose_id: "ci-cs-9999999999999999", lockfile: { location: lockfile, sha256: "e".repeat(64) } });
+    await runner.handle({ topic: "pipeline.compose.complete", body } as never, context);
+    expect(runs).toEqual(["simple", "bar-smoke", "infra"]);
+    const packageSummary = published.filter((m) => m.topic === "resultsdb.result.new" && (m.body["testcase"] as { name: string }).name === "atomic-ci.compose.package-tests.functional").at(-1);
+    expect(packageSummary?.body).toMatchObject({ outcome: "PASSED", data: { summary_of: ["atomic-ci.foo.simple.functional", "atomic-ci.bar.bar-smoke.functional"] } });
+    // The build summary is the changed build's only.
+    const builds = published.filter((m) => m.topic === "resultsdb.result.new" && (m.body["data"] as { type: string[] }).type[0] === "koji_build");
+    expect(new Set(builds.map((m) => (m.body["data"] as { item: string[] }).item[0]))).toEqual(new Set(["foo-2.0-1.fc41"]));
+    const [bar] = await store.latest({ item: [commit], testcases: ["atomic-ci.bar.*"] });
+    expect(bar?.data).toMatchObject({ nvr: ["bar-1.5-1.fc41"], component: ["bar"] });
+    expect(summaries().at(-1)).toBe("atomic-ci.compose.host-tests.functional ERROR");
+    // Every test's Fedora CI messages carry the rebuild links of the results API.
+    const queued = published.find((m) => m.topic === "ci.productmd-compose.test.queued")?.body as { run: { rebuild: string; trigger_rebuild: string } };
+    expect(queued.run.trigger_rebuild).toBe("https://ci.example.invalid/results/api/v2.0/reruns?compose=ci-cs-9999999999999999&testcase=atomic-ci.foo.simple.functional");
+    expect(queued.run.rebuild).toBe(queued.run.trigger_rebuild);
+  });
+
+  it("re-runs one test on request (API way): a new result, history kept, the summary re-decided", async () => {
+    published.length = 0;
+    runs.length = 0;
+    flakyFails = false;
+    const described = await runner.describeRerun(commit, "atomic-ci.host.infra.functional");
+    expect(described).toMatchObject({ compose_id: "ci-cs-9999999999999999", commit, latest: { outcome: "ERROR" } });
+    const accepted = await runner.requestRerun({ compose: commit, testcase: "atomic-ci.host.infra.functional", reason: "builder out of disk", requestedBy: "alice" });
+    expect(accepted.result).toMatchObject({ outcome: "QUEUED", data: { rerun: ["true"], rerun_requested_by: ["alice"], rerun_reason: ["builder out of disk"] } });
+    // Asking again while it waits is refused rather than run twice.
+    await expect(runner.requestRerun({ compose: commit, testcase: "atomic-ci.host.infra.functional", reason: "again", requestedBy: "bob" })).rejects.toMatchObject({ code: "NOT_RERUNNABLE" });
+    await runner.idle();
+    expect(runs).toEqual(["infra"]);
+    expect((await store.query({ item: [commit], testcases: ["atomic-ci.host.infra.functional"] })).results.map((r) => r.outcome)).toEqual(["PASSED", "RUNNING", "QUEUED", "ERROR", "RUNNING", "QUEUED"]);
+    expect(summaries()).toEqual(["atomic-ci.compose.host-tests.functional QUEUED", "atomic-ci.compose.host-tests.functional PASSED"]);
+    expect(published.map((m) => m.topic)).toContain("ci.productmd-compose.test.complete");
+  });
+
+  it("re-runs by bus message (operator request rerun-test), by compose id, and refuses unknown composes and tests", async () => {
+    runs.length = 0;
+    const request = { action: "rerun-test", compose: "ci-cs-9999999999999999", testcase: "atomic-ci.bar.bar-smoke.functional", version: "1.0.0", generated_at: "2025-01-01T00:00:00Z", requested_by: "alice", reason: "check" };
+    const outcome = await runner.handle({ topic: "org.atomic-ci.dev.pipeline.operator.request", body: request } as never, context);
+    expect(outcome).toEqual(Outcomes.ack());
+    expect(runs).toEqual(["bar-smoke"]);
+    expect((await store.latest({ item: [commit], testcases: ["atomic-ci.bar.bar-smoke.functional"] }))[0]?.data["rerun_requested_by"]).toEqual(["alice"]);
+    // Other operator actions are other services' business; unknown targets are dropped (acknowledged).
+    expect(await runner.handle({ topic: "pipeline.operator.request", body: { ...request, action: "compose" } } as never, context)).toEqual(Outcomes.ack());
+    expect(await runner.handle({ topic: "pipeline.operator.request", body: { ...request, testcase: "atomic-ci.nope.x.functional" } } as never, context)).toEqual(Outcomes.ack());
+    expect(runs).toEqual(["bar-smoke"]);
+    await expect(runner.describeRerun("0".repeat(64), "atomic-ci.bar.bar-smoke.functional")).rejects.toMatchObject({ code: "UNKNOWN_COMPOSE" });
+    await expect(runner.describeRerun(commit, "atomic-ci.bar.discovery.functional")).rejects.toMatchObject({ code: "UNKNOWN_TEST" });
+  });
+
+  it("takes a reused compose's whole-host set from the plan of its commit, without reading the lockfile again", async () => {
+    runs.length = 0;
+    published.length = 0;
+    const reused = composeBody({ commit, compose_id: "ci-cs-8888888888888888", change_set_id: "cs-8888888888888888", reused: true, lockfile: { location: join(dir, "gone.lock.json"), sha256: "e".repeat(64) } });
+    await runner.handle({ topic: "pipeline.compose.complete", body: reused } as never, context);
+    expect(runs).toEqual([]);
+    expect(published.some((m) => JSON.stringify(m.body).includes("host-packages"))).toBe(false);
+    // The new compose of the commit is known for re-runs, with the whole-host tests it took over.
+    expect(await runner.describeRerun("ci-cs-8888888888888888", "atomic-ci.bar.bar-smoke.functional")).toMatchObject({ commit, latest: { outcome: "PASSED" } });
   });
 });

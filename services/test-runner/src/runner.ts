@@ -7,11 +7,28 @@ import {
   ChangeSetQueued,
   ciTestTopic,
   ComposeComplete,
+  OperatorRequest,
   RESULTSDB_RESULT_NEW_TOPIC,
   type CiTestState,
   type ResultsdbResult,
 } from "@atomic-ci/messages";
-import { discoverHostTests, discoverPackageTests, runTest, TreeCache, type ResultsStore, type TestCase, type TestRun } from "@atomic-ci/testing";
+import {
+  CONTAINER_TEST_PART,
+  discoverContainerTests,
+  discoverHostTests,
+  discoverPackageTests,
+  MemoryPlanStore,
+  RerunRejected,
+  runAnyTest,
+  TreeCache,
+  type PlanStore,
+  type RerunHandler,
+  type RerunRequest,
+  type RerunTarget,
+  type ResultsStore,
+  type TestCase,
+  type TestRun,
+} from "@atomic-ci/testing";
 import type { ToolContext } from "@atomic-ci/tools";
 import type { TestRunnerSection } from "./config.js";
 import {
@@ -30,7 +47,8 @@ import {
   type PlannedTest,
   type RunLinks,
 } from "./messages.js";
-import { buildCommit, changedBuilds } from "./resolve.js";
+import { ComposePlan, PLAN_VERSION, planKeys } from "./plan.js";
+import { buildCommit, changedBuilds, hostBuilds, type ChangedBuild } from "./resolve.js";
 
 export interface TestRunnerDeps {
   bus: Pick<Bus, "publish">;
@@ -38,8 +56,12 @@ export interface TestRunnerDeps {
   store: ResultsStore;
   tools: ToolContext;
   now: () => Date;
-  /** The sandbox runner; replaceable in unit tests. */
-  runTest?: typeof runTest;
+  /** What was planned per compose, for re-runs on request; default in memory. */
+  plans?: PlanStore;
+  /** Where a re-run accepted over HTTP reports how it ended (it runs after the reply). */
+  log?: Pick<HandlerContext["log"], "info" | "warn" | "error">;
+  /** The sandbox runner (a key-container test by its own runner); replaceable in unit tests. */
+  runTest?: typeof runAnyTest;
 }
 
 /** Outcomes that settle a test on a commit: a repeat of the compose does not run it again. */
@@ -47,13 +69,30 @@ const FINAL = new Set(["PASSED", "FAILED", "INFO", "NEEDS_INSPECTION"]);
 /** Change sets remembered for their members and definition commit. */
 const CHANGE_SETS_KEPT = 1000;
 
-export class TestRunner {
+type Failure = Omit<PlannedTest, "type" | "test"> & { reason: string; commit: string };
+type Log = Pick<HandlerContext["log"], "info" | "warn" | "error">;
+
+/** One compose being tested (or re-tested): what every test of it shares. */
+interface Job {
+  compose: ComposePlan["compose"];
+  repo: string;
+  groups: GateGroup[];
+  headers: Record<string, string>;
+}
+
+export class TestRunner implements RerunHandler {
   private readonly workDir: string;
   private readonly trees = new Map<string, TreeCache>();
   private readonly changeSets = new Map<string, ChangeSetQueued>();
+  private readonly plans: PlanStore;
+  /** One test at a time per runner, whether from a compose or a re-run: the sandbox is the costly part. */
+  private lane: Promise<unknown> = Promise.resolve();
+  /** `<commit> <testcase>` of re-runs queued or running here: a second request for one waits its turn by being refused. */
+  private readonly rerunning = new Set<string>();
 
   constructor(private readonly deps: TestRunnerDeps) {
     this.workDir = resolve(deps.settings.workDir);
+    this.plans = deps.plans ?? new MemoryPlanStore();
   }
 
   async handle(message: BusMessage, context: HandlerContext): Promise<Outcome> {
@@ -67,77 +106,192 @@ export class TestRunner {
       }
       return Outcomes.ack();
     }
+    if (message.topic.endsWith("pipeline.operator.request")) {
+      const request = OperatorRequest.parse(message.body);
+      // compose, rerun, hold, ... are other services' requests.
+      if (request.action !== "rerun-test") return Outcomes.ack();
+      try {
+        const done = await this.rerun({ compose: request.compose, testcase: request.testcase, reason: request.reason, requestedBy: request.requested_by }, context.log);
+        context.log.info({ testcase: request.testcase, commit: done.commit, outcome: done.outcome, requested_by: request.requested_by }, "re-run on request finished");
+      } catch (err) {
+        // Asking again will not help: say why and drop the request.
+        if (!(err instanceof RerunRejected)) throw err;
+        context.log.warn({ code: err.code, compose: request.compose, testcase: request.testcase, err: err.message }, "re-run request refused");
+      }
+      return Outcomes.ack();
+    }
     const compose = ComposeComplete.parse(message.body);
     context.setChangeSet(compose.change_set_id);
     await this.testCompose(compose, context);
     return Outcomes.ack();
   }
 
-  /** Every test of the compose's changed packages and of the host, each once per commit. */
+  /** Every test of the compose's changed packages (and, for the compose gate, every host package) and of the host, each once per commit. */
   async testCompose(compose: ComposeComplete, context: Pick<HandlerContext, "log">): Promise<void> {
-    const ctx = (): CiContext => ({ compose, contact: this.deps.settings.contact, basearch: this.deps.settings.basearch, now: this.deps.now() });
-    const headers = { atomic_ci_change_set: compose.change_set_id };
+    const job: Job = { compose: pick(compose), repo: compose.repo.location, groups: [], headers: { atomic_ci_change_set: compose.change_set_id } };
     const { planned, failures, groups } = await this.plan(compose, context);
-    // Summaries for the gates: re-published whenever their outcome changes (QUEUED first, then final).
-    const gates = async () => {
-      for (const group of groups) await this.gate(group, ctx(), headers);
-    };
+    job.groups = groups;
+    await this.remember(job, planned);
 
     for (const failure of failures) {
       // A test that could not even be discovered is the runner's problem for that component: an error result.
       const pseudo: PlannedTest = { ...failure, type: "discovery", test: { id: `${failure.component}/discovery`, package: failure.component, source: "host", name: "discovery", dir: ".", command: [], requires: [], timeoutMs: 0, allowedReruns: 0, environment: {}, commit: failure.commit, file: "" } };
       if (await this.settled(compose.commit, testcaseOf(pseudo))) continue;
-      const links = this.links(compose, pseudo);
-      await this.publish(ciTestTopic("productmd-compose", "error"), errorBody(pseudo, failure.reason, links, ctx()), headers);
-      await this.final(resultOf(pseudo, "ERROR", ctx(), { note: failure.reason }), headers);
+      const links = this.links(job, pseudo, undefined, false);
+      await this.publish(ciTestTopic("productmd-compose", "error"), errorBody(pseudo, failure.reason, links, this.ctx(job)), job.headers);
+      await this.final(resultOf(pseudo, "ERROR", this.ctx(job), { note: failure.reason }), job.headers);
     }
 
     const todo: PlannedTest[] = [];
     for (const p of planned) if (!(await this.settled(compose.commit, testcaseOf(p)))) todo.push(p);
     context.log.info({ commit: compose.commit, tests: todo.map(testcaseOf), already: planned.length - todo.length }, "testing compose");
-    for (const p of todo) {
-      await this.announce("queued", queuedBody(p, this.links(compose, p), ctx()), headers);
-      await this.deps.store.submit(resultOf(p, "QUEUED", ctx()));
-    }
-    await gates();
-    const trees = this.treesFor(compose.repo.location);
-    for (const p of todo) {
-      await this.announce("running", queuedBody(p, this.links(compose, p), ctx()), headers);
-      await this.deps.store.submit(resultOf(p, "RUNNING", ctx()));
-      let run: TestRun;
-      try {
-        run = await (this.deps.runTest ?? runTest)(p.test, { trees, subject: compose.commit, gitDir: p.gitDir, workDir: join(this.workDir, "runs", compose.compose_id), errorRetries: this.deps.settings.errorRetries }, this.deps.tools);
-      } catch (err) {
-        const reason = `runner failed: ${err instanceof Error ? err.message : String(err)}`;
-        await this.publish(ciTestTopic("productmd-compose", "error"), errorBody(p, reason, this.links(compose, p), ctx()), headers);
-        await this.final(resultOf(p, "ERROR", ctx(), { note: reason }), headers);
-        await gates();
-        continue;
-      }
-      const links = this.links(compose, p, run);
-      context.log.info({ testcase: testcaseOf(p), outcome: run.outcome, reason: run.reason, attempts: run.attempts.length }, "test finished");
-      if (run.outcome === "error") {
-        const reason = run.reason ?? "the runner failed";
-        await this.publish(ciTestTopic("productmd-compose", "error"), errorBody(p, reason, links, ctx()), headers);
-        await this.final(resultOf(p, "ERROR", ctx(), { note: reason, refUrl: links.log }), headers);
-      } else {
-        await this.publish(ciTestTopic("productmd-compose", "complete"), completeBody(p, run, { ...links, outputUrls: [links.log] }, ctx()), headers);
-        await this.final(resultOf(p, outcomeOf(run), ctx(), { note: run.reason ?? "", refUrl: links.log, passedOnRerun: run.passedOnRerun }), headers);
-      }
-      await gates();
-    }
+    for (const p of todo) await this.queue(job, p);
+    await this.gates(job);
+    for (const p of todo) await this.execute(job, p, context.log);
     // Nothing left to run (a repeated commit): the summaries still say where the commit stands.
-    if (todo.length === 0) await gates();
+    if (todo.length === 0) await this.gates(job);
   }
 
-  /** The tests to run: each changed build's dist-git tests at its commit, and the host's tests. */
-  private async plan(
-    compose: ComposeComplete,
-    context: Pick<HandlerContext, "log">,
-  ): Promise<{ planned: PlannedTest[]; failures: (Omit<PlannedTest, "type" | "test"> & { reason: string; commit: string })[]; groups: GateGroup[] }> {
+  // ---- re-runs on request (CLI, API, bus: docs/tests.md, "Retries and re-runs") ----
+
+  /** Resolves once every test queued so far (re-runs accepted over HTTP included) has finished. */
+  async idle(): Promise<void> {
+    for (let lane = this.lane; ; lane = this.lane) {
+      await lane;
+      if (lane === this.lane) return;
+    }
+  }
+
+  async describeRerun(compose: string, testcase: string): Promise<RerunTarget & { latest: ResultsdbResult | null }> {
+    const { plan } = await this.find(compose, testcase);
+    const [latest] = await this.deps.store.latest({ item: [plan.compose.commit], testcases: [testcase] });
+    return { compose_id: plan.compose.compose_id, commit: plan.compose.commit, testcase, latest: latest ?? null };
+  }
+
+  /** The API's way: queued now (the QUEUED result is the answer), run in turn after the reply. */
+  async requestRerun(request: RerunRequest): Promise<RerunTarget & { result: ResultsdbResult }> {
+    const { job, planned, key } = await this.claim(request);
+    try {
+      const result = await this.queue(job, planned, request);
+      await this.gates(job);
+      const log = this.deps.log;
+      void this.execute(job, planned, log, request)
+        .catch((err: unknown) => log?.error({ err, testcase: request.testcase }, "re-run failed"))
+        .finally(() => this.rerunning.delete(key));
+      return { compose_id: job.compose.compose_id, commit: job.compose.commit, testcase: request.testcase, result };
+    } catch (err) {
+      this.rerunning.delete(key);
+      throw err;
+    }
+  }
+
+  /** The bus's way: queued and run before the message is acknowledged. */
+  async rerun(request: RerunRequest, log?: Log): Promise<RerunTarget & { outcome: string }> {
+    const { job, planned, key } = await this.claim(request);
+    try {
+      await this.queue(job, planned, request);
+      await this.gates(job);
+      const final = await this.execute(job, planned, log, request);
+      return { compose_id: job.compose.compose_id, commit: job.compose.commit, testcase: request.testcase, outcome: final.outcome };
+    } finally {
+      this.rerunning.delete(key);
+    }
+  }
+
+  private async claim(request: RerunRequest): Promise<{ job: Job; planned: PlannedTest; key: string }> {
+    const { plan, planned } = await this.find(request.compose, request.testcase);
+    const key = `${plan.compose.commit} ${request.testcase}`;
+    if (this.rerunning.has(key)) throw new RerunRejected("NOT_RERUNNABLE", `${request.testcase} is already queued or running again on ${plan.compose.commit}`);
+    this.rerunning.add(key);
+    const job: Job = { compose: plan.compose, repo: plan.repo, groups: plan.groups, headers: { atomic_ci_change_set: plan.compose.change_set_id } };
+    return { job, planned, key };
+  }
+
+  /** The compose (by commit: its latest compose; or by compose id) and the planned test called `testcase`. */
+  private async find(compose: string, testcase: string): Promise<{ plan: ComposePlan; planned: PlannedTest }> {
+    const keys = planKeys(compose);
+    const raw = await this.plans.get(/^[0-9a-f]{64}$/.test(compose) ? keys.commit : keys.compose);
+    if (raw === undefined) throw new RerunRejected("UNKNOWN_COMPOSE", `no compose ${compose} was tested here`);
+    const plan = ComposePlan.parse(raw);
+    const planned = plan.planned.find((p) => testcaseOf(p) === testcase);
+    if (!planned) throw new RerunRejected("UNKNOWN_TEST", `${testcase} is not a test planned on ${plan.compose.compose_id} (${plan.planned.length} are; a discovery error is tried again by the next compose of the commit)`);
+    return { plan, planned };
+  }
+
+  /** Keep the plan under the compose id and the commit (the newest compose of a commit wins). */
+  private async remember(job: Job, planned: PlannedTest[]): Promise<void> {
+    const plan: ComposePlan = { version: PLAN_VERSION, compose: job.compose, repo: job.repo, planned, groups: job.groups };
+    const keys = planKeys(job.compose.compose_id);
+    await this.plans.put(keys.compose, plan);
+    await this.plans.put(planKeys(job.compose.commit).commit, plan);
+  }
+
+  // ---- one test ----
+
+  private ctx(job: Job): CiContext {
+    return { compose: job.compose, contact: this.deps.settings.contact, basearch: this.deps.settings.basearch, now: this.deps.now() };
+  }
+
+  private async queue(job: Job, p: PlannedTest, rerun?: RerunRequest): Promise<ResultsdbResult> {
+    await this.announce("queued", queuedBody(p, this.links(job, p), this.ctx(job)), job.headers);
+    return this.deps.store.submit(resultOf(p, "QUEUED", this.ctx(job), rerunOf(rerun)));
+  }
+
+  /** Run one queued test (in the runner's single lane) and record and publish how it ended, summaries included. */
+  private async execute(job: Job, p: PlannedTest, log: Log | undefined, rerun?: RerunRequest): Promise<ResultsdbResult> {
+    const run = this.lane.then(() => this.executeNow(job, p, log, rerun));
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
+  private async executeNow(job: Job, p: PlannedTest, log: Log | undefined, rerun?: RerunRequest): Promise<ResultsdbResult> {
+    const { settings } = this.deps;
+    await this.announce("running", queuedBody(p, this.links(job, p), this.ctx(job)), job.headers);
+    await this.deps.store.submit(resultOf(p, "RUNNING", this.ctx(job), rerunOf(rerun)));
+    let run: TestRun;
+    let stored: ResultsdbResult;
+    try {
+      run = await (this.deps.runTest ?? runAnyTest)(
+        p.test,
+        {
+          trees: this.treesFor(job.repo),
+          subject: job.compose.commit,
+          gitDir: p.gitDir,
+          workDir: join(this.workDir, "runs", job.compose.compose_id),
+          errorRetries: settings.errorRetries,
+          maxOutputBytes: settings.limits.maxOutputBytes,
+          limits: { pidsMax: settings.limits.pidsMax, mode: settings.limits.mode },
+        },
+        this.deps.tools,
+      );
+    } catch (err) {
+      const reason = `runner failed: ${err instanceof Error ? err.message : String(err)}`;
+      await this.publish(ciTestTopic("productmd-compose", "error"), errorBody(p, reason, this.links(job, p), this.ctx(job)), job.headers);
+      stored = await this.final(resultOf(p, "ERROR", this.ctx(job), { note: reason, ...rerunOf(rerun) }), job.headers);
+      await this.gates(job);
+      return stored;
+    }
+    const links = this.links(job, p, run);
+    log?.info({ testcase: testcaseOf(p), outcome: run.outcome, reason: run.reason, attempts: run.attempts.length, rerun: rerun !== undefined }, "test finished");
+    if (run.outcome === "error") {
+      const reason = run.reason ?? "the runner failed";
+      await this.publish(ciTestTopic("productmd-compose", "error"), errorBody(p, reason, links, this.ctx(job)), job.headers);
+      stored = await this.final(resultOf(p, "ERROR", this.ctx(job), { note: reason, refUrl: links.log, ...rerunOf(rerun) }), job.headers);
+    } else {
+      await this.publish(ciTestTopic("productmd-compose", "complete"), completeBody(p, run, { ...links, outputUrls: [links.log] }, this.ctx(job)), job.headers);
+      stored = await this.final(resultOf(p, outcomeOf(run), this.ctx(job), { note: run.reason ?? "", refUrl: links.log, passedOnRerun: run.passedOnRerun, ...rerunOf(rerun) }), job.headers);
+    }
+    await this.gates(job);
+    return stored;
+  }
+
+  // ---- planning ----
+
+  /** The tests to run: each changed build's dist-git tests at its commit, every other host package's (compose gate), and the host's tests. */
+  private async plan(compose: ComposeComplete, context: Pick<HandlerContext, "log">): Promise<{ planned: PlannedTest[]; failures: Failure[]; groups: GateGroup[] }> {
     const { settings, tools } = this.deps;
     const planned: PlannedTest[] = [];
-    const failures: (Omit<PlannedTest, "type" | "test"> & { reason: string; commit: string })[] = [];
+    const failures: Failure[] = [];
     const changeSet = this.changeSets.get(compose.change_set_id);
     const groups: GateGroup[] = [];
     const packageTests: string[] = [];
@@ -159,24 +313,30 @@ export class TestRunner {
       groups.push({ kind: "build", testcase: settings.gate.buildTestCase, item: build.nvr, testcases, component: build.name, nvr: build.nvr, ...(distGitCommit ? { distGitCommit } : {}) });
     };
     const discoveryCase = (component: string) => testcaseOf({ namespace: `${settings.namespace}.${slug(component)}`, type: "discovery" });
+    /** A build's dist-git tests at the commit its spec matches; undefined (and a failure) when they cannot be found. */
+    const buildTests = async (build: ChangedBuild, gitDir: string, base: Omit<PlannedTest, "type" | "test" | "namespace">): Promise<{ names: string[]; commit: string } | undefined> => {
+      try {
+        const commit = await buildCommit(gitDir, build, tools);
+        if (!commit) {
+          failures.push({ ...base, namespace: `${settings.namespace}.${slug(build.name)}`, commit: "unknown", reason: `no commit of ${build.name}'s dist-git has the spec of ${build.nvr}` });
+          return undefined;
+        }
+        return { names: add((await discoverPackageTests({ repo: gitDir, rev: commit, package: build.name }, tools)).tests, base), commit };
+      } catch (err) {
+        failures.push({ ...base, namespace: `${settings.namespace}.${slug(build.name)}`, commit: "unknown", reason: `test discovery failed for ${build.nvr}: ${err instanceof Error ? err.message : String(err)}` });
+        return undefined;
+      }
+    };
     const distGitDir = settings.distGit.dir ? resolve(settings.distGit.dir) : undefined;
     if (distGitDir) {
-      for (const build of changedBuilds(compose.pkgdiff, changeSet, distGitDir)) {
+      const changed = changedBuilds(compose.pkgdiff, changeSet, distGitDir);
+      for (const build of changed) {
         const gitDir = join(distGitDir, build.name);
-        const base = { gitDir, component: build.name, nvr: build.nvr, namespace: `${settings.namespace}.${slug(build.name)}` };
-        try {
-          const commit = await buildCommit(gitDir, build, tools);
-          if (!commit) {
-            failures.push({ ...base, commit: "unknown", reason: `no commit of ${build.name}'s dist-git has the spec of ${build.nvr}` });
-            buildGroup(build, [discoveryCase(build.name)]);
-            continue;
-          }
-          buildGroup(build, add((await discoverPackageTests({ repo: gitDir, rev: commit, package: build.name }, tools)).tests, base), commit);
-        } catch (err) {
-          failures.push({ ...base, commit: "unknown", reason: `test discovery failed for ${build.nvr}: ${err instanceof Error ? err.message : String(err)}` });
-          buildGroup(build, [discoveryCase(build.name)]);
-        }
+        const found = await buildTests(build, gitDir, { gitDir, component: build.name, nvr: build.nvr });
+        if (found) buildGroup(build, found.names, found.commit);
+        else buildGroup(build, [discoveryCase(build.name)]);
       }
+      if (settings.composeGate.allHostPackages) packageTests.push(...(await this.planWholeHost(compose, distGitDir, new Set(changed.map((b) => b.name)), { planned, failures, add, buildTests, discoveryCase }, context)));
     } else {
       context.log.warn("testRunner.distGit.dir is not set: no package tests");
     }
@@ -190,6 +350,19 @@ export class TestRunner {
         failures.push({ ...base, commit: rev, reason: `host test discovery failed: ${err instanceof Error ? err.message : String(err)}` });
         hostTests.push(discoveryCase(settings.definition.name));
       }
+      // Key-container tests (docs/tests.md): host-level, so counted in the host-tests summary.
+      const images = { gitDir: repo, component: settings.definition.name, namespace: `${settings.namespace}.${CONTAINER_TEST_PART}` };
+      try {
+        const store = settings.containers.imageStore ? { store: resolve(settings.containers.imageStore) } : {};
+        for (const test of (await discoverContainerTests({ repo, rev, name: settings.definition.name, ...store }, tools)).tests) {
+          const p: PlannedTest = { ...images, test, type: test.name };
+          planned.push(p);
+          hostTests.push(testcaseOf(p));
+        }
+      } catch (err) {
+        failures.push({ ...images, commit: rev, reason: `key-container discovery failed: ${err instanceof Error ? err.message : String(err)}` });
+        hostTests.push(testcaseOf({ namespace: images.namespace, type: "discovery" }));
+      }
     } else {
       context.log.warn("testRunner.definition.repo is not set: no host tests");
     }
@@ -199,9 +372,68 @@ export class TestRunner {
     return { planned, failures, groups };
   }
 
+  /**
+   * The compose gate's whole-host set: every host package the compose holds (its lockfile)
+   * that is not a changed build, with its dist-git tests at the commit of the version in the
+   * compose. A `reused: true` compose takes the set its commit was planned with before (no
+   * discovery again; finished tests are settled and not run again). Returns the test case
+   * names for the package-tests summary.
+   */
+  private async planWholeHost(
+    compose: ComposeComplete,
+    distGitDir: string,
+    changed: ReadonlySet<string>,
+    plan: {
+      planned: PlannedTest[];
+      failures: Failure[];
+      add: (tests: TestCase[], base: Omit<PlannedTest, "type" | "test" | "namespace">) => string[];
+      buildTests: (build: ChangedBuild, gitDir: string, base: Omit<PlannedTest, "type" | "test" | "namespace">) => Promise<{ names: string[] } | undefined>;
+      discoveryCase: (component: string) => string;
+    },
+    context: Pick<HandlerContext, "log">,
+  ): Promise<string[]> {
+    const names: string[] = [];
+    if (compose.reused) {
+      const raw = await this.plans.get(planKeys(compose.commit).commit);
+      const before = raw === undefined ? undefined : ComposePlan.safeParse(raw);
+      if (before?.success) {
+        for (const p of before.data.planned) {
+          if (p.scope !== "whole-host" || changed.has(p.component)) continue;
+          plan.planned.push(p);
+          names.push(testcaseOf(p));
+        }
+        return names;
+      }
+    }
+    let builds: ChangedBuild[];
+    try {
+      builds = await hostBuilds(compose.lockfile.location, distGitDir);
+    } catch (err) {
+      const base = { gitDir: distGitDir, component: "host-packages", namespace: `${this.deps.settings.namespace}.host-packages` };
+      plan.failures.push({ ...base, commit: "unknown", reason: err instanceof Error ? err.message : String(err) });
+      return [plan.discoveryCase("host-packages")];
+    }
+    const started = Date.now();
+    for (const build of builds) {
+      if (changed.has(build.name)) continue;
+      const gitDir = join(distGitDir, build.name);
+      const found = await plan.buildTests(build, gitDir, { gitDir, component: build.name, nvr: build.nvr, scope: "whole-host" });
+      names.push(...(found ? found.names : [plan.discoveryCase(build.name)]));
+    }
+    context.log.info({ packages: builds.length - changed.size, tests: names.length, ms: Date.now() - started }, "planned the whole-host test set");
+    return names;
+  }
+
   private async settled(commit: string, testcase: string): Promise<boolean> {
     const [latest] = await this.deps.store.latest({ item: [commit], testcases: [testcase] });
     return latest !== undefined && FINAL.has(latest.outcome);
+  }
+
+  // ---- summaries, links, publishing ----
+
+  /** Summaries for the gates: re-published whenever their outcome changes (QUEUED first, then final). */
+  private async gates(job: Job): Promise<void> {
+    for (const group of job.groups) await this.gate(group, this.ctx(job), job.headers);
   }
 
   /** Publish a group's summary when its outcome differs from the last one stored for this commit. */
@@ -225,11 +457,15 @@ export class TestRunner {
     return stored;
   }
 
-  private links(compose: ComposeComplete, p: PlannedTest, run?: TestRun): RunLinks {
-    const { dashboardUrl, artifactsUrl } = this.deps.settings;
-    const url = new URL(`runs/${encodeURIComponent(compose.compose_id)}/${encodeURIComponent(testcaseOf(p))}`, dashboardUrl).toString();
+  private links(job: Job, p: PlannedTest, run?: TestRun, rerunnable = true): RunLinks {
+    const { dashboardUrl, artifactsUrl, api } = this.deps.settings;
+    const testcase = testcaseOf(p);
+    const url = new URL(`runs/${encodeURIComponent(job.compose.compose_id)}/${encodeURIComponent(testcase)}`, dashboardUrl).toString();
     const log = run ? new URL(relative(join(this.workDir, "runs"), run.logPath).split("/").map(encodeURIComponent).join("/"), artifactsUrl).toString() : url;
-    return { url, log };
+    if (!rerunnable) return { url, log };
+    // Fedora CI's rebuild links: GET says what would run, POST runs it again (docs/tests.md, "Retries and re-runs").
+    const rerun = new URL(`api/v2.0/reruns?${new URLSearchParams({ compose: job.compose.compose_id, testcase }).toString()}`, api.publicUrl).toString();
+    return { url, log, rebuild: rerun, triggerRebuild: rerun };
   }
 
   private treesFor(repo: string): TreeCache {
@@ -251,4 +487,12 @@ export class TestRunner {
   private async announce(state: CiTestState, body: unknown, headers: Record<string, string>): Promise<void> {
     await this.publish(ciTestTopic("productmd-compose", state), body, headers);
   }
+}
+
+function pick(compose: ComposeComplete): ComposePlan["compose"] {
+  return { compose_id: compose.compose_id, commit: compose.commit, os_version: compose.os_version, change_set_id: compose.change_set_id };
+}
+
+function rerunOf(request: RerunRequest | undefined): { rerun?: { requestedBy: string; reason: string } } {
+  return request ? { rerun: { requestedBy: request.requestedBy, reason: request.reason } } : {};
 }
