@@ -87,6 +87,10 @@ describe("dist-git", () => {
     expect(parse(await gitShowFile(podman, "HEAD", "tests/main.fmf", ctx))).toMatchObject({ test: "./smoke.sh", require: ["podman", "crun"], duration: "5m" });
   });
 
+  it("tags ostree's tmt test image as well (it also runs in the booted qcow2)", async () => {
+    expect(parse(await gitShowFile(join(world.distGit.root, "ostree"), "HEAD", "tests/main.fmf", ctx))).toMatchObject({ tag: ["atomic", "image"] });
+  });
+
   it("records a Depends-On footer naming the partner's commit", async () => {
     const rpmOstree = findBuild(world, "rpm-ostree-2024.9-1.fc41");
     const ostree = findBuild(world, "ostree-2024.9-1.fc41");

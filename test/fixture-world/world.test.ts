@@ -176,6 +176,17 @@ describe("host definition", () => {
     expect(pkg?.value).toMatchObject({ subject_type: "koji_build", product_versions: ["fedora-*"], rules: [{}] });
     expect(pkg?.ruleTags).toEqual(["!RemoteRule"]);
   });
+
+  it("has an image gate on the compose requiring the tests in the booted qcow2, and host-smoke tagged image", () => {
+    const [image] = policies(readFileSync(join(world.hostDefinition.path, "policies/image-gate.yaml"), "utf8"));
+    expect(image?.value).toMatchObject({ subject_type: "compose", decision_contexts: ["atomic_ci_image_gate"], rules: [{ test_case_name: "atomic-ci.compose.image-tests.functional" }] });
+    expect(image?.ruleTags).toEqual(["!PassingTestCaseRule"]);
+    const tests = parse(readFileSync(join(world.hostDefinition.path, "tests/tests.yml"), "utf8")) as { roles: { tags: string[]; tests: Record<string, unknown>[] }[] }[];
+    expect(tests[0]?.roles.map((r) => [r.tags, r.tests.map((t) => Object.keys(t)[0])])).toEqual([
+      [["atomic", "image"], ["host-smoke"]],
+      [["atomic"], ["containers"]],
+    ]);
+  });
 });
 
 describe("kernel", () => {

@@ -60,7 +60,7 @@ export function distGitFiles(pkg: SourcePackage, v: PackageVersion, sources: str
   files["tests/smoke.sh"] = smoke;
   const requires = pkg.testRequires ?? [pkg.name];
   if (pkg.tests === "sti") {
-    files["tests/tests.yml"] = stiTests(requires);
+    files["tests/tests.yml"] = stiTests(requires, pkg.testTags);
   } else {
     files[".fmf/version"] = "1\n";
     files["plans/smoke.fmf"] = `summary: Smoke test of ${pkg.name} on the composed Atomic Host\ndiscover:\n  how: fmf\nexecute:\n  how: tmt\n`;
@@ -72,6 +72,7 @@ export function distGitFiles(pkg: SourcePackage, v: PackageVersion, sources: str
       "duration: 5m",
       "tag:",
       "  - atomic",
+      ...(pkg.testTags ?? []).map((t) => `  - ${t}`),
       "",
     ].join("\n");
   }
@@ -79,13 +80,14 @@ export function distGitFiles(pkg: SourcePackage, v: PackageVersion, sources: str
 }
 
 /** Standard Test Interface playbook (standard-test-basic), tagged `atomic` so it runs on the host. */
-function stiTests(requires: readonly string[]): string {
+function stiTests(requires: readonly string[], tags: readonly string[] = []): string {
   return [
     "- hosts: localhost",
     "  roles:",
     "    - role: standard-test-basic",
     "      tags:",
     "        - atomic",
+    ...tags.map((t) => `        - ${t}`),
     "      required_packages:",
     ...requires.map((r) => `        - ${r}`),
     "      tests:",

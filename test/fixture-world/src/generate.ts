@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import { createrepo, type ToolContext } from "@atomic-ci/tools";
 import type { BusyboxInfo } from "./busybox.js";
 import { fixtureCatalog, HOST_PACKAGES, hostPackageNames } from "./catalog/index.js";
+import { writeContainerImages } from "./containers-oci.js";
 import { commitKey, DIST_GIT_BRANCH, DIST_GIT_URL, distGitCommitUrl, writeDistGit } from "./distgit.js";
 import { BASE_REF, HOST_DEFINITION_BRANCH, HOST_DEFINITION_NAME, BASE_TREEFILE, LOCKFILE, OVERRIDES, TREEFILE, writeHostDefinition } from "./hostdef.js";
 import { stageKernel, type KernelLocation } from "./kernel/stage.js";
@@ -75,6 +76,7 @@ export async function generateWorld(input: GenerateInput): Promise<World> {
   const repos = { stable: repo("stable"), candidates: repo("candidates") };
   const lock = stableLock(builds);
   const generated = new Date(revisions.stable * 1000).toISOString().replace(".000Z", "Z");
+  const containers = await writeContainerImages({ dir: join(tmp, "images"), root: join(root, "images"), work: join(work, "images"), busybox: input.busybox.path, ctx });
   const hostDir = join(tmp, "host-definition");
   const commit = await writeHostDefinition(
     {
@@ -84,6 +86,7 @@ export async function generateWorld(input: GenerateInput): Promise<World> {
       lock,
       generated,
       date: HOST_DEFINITION_DATE,
+      containers: containers.definition,
     },
     ctx,
   );
@@ -144,6 +147,7 @@ export async function generateWorld(input: GenerateInput): Promise<World> {
     builds,
     broken: builds.flatMap((b) => (b.broken ? [{ nvr: b.nvr, ...b.broken }] : [])),
     dnfHome: join(root, "dnf-home"),
+    containers: containers.world,
     ...(synthetic ? { synthetic } : {}),
     buildSeconds: Math.round((Date.now() - started) / 100) / 10,
   };

@@ -16,6 +16,8 @@ export const LOCKFILE = `manifest-lock.${BASEARCH}.json`;
 export const OVERRIDES = "manifest-lock.overrides.yaml";
 /** Test cases the compose gate requires (what the pipeline reports for a compose). */
 export const COMPOSE_TEST_CASES = ["atomic-ci.compose.host-tests.functional", "atomic-ci.compose.package-tests.functional"];
+/** Test cases the image gate requires: the tests run inside the booted qcow2 (docs/images.md §8). */
+export const IMAGE_TEST_CASES = ["atomic-ci.compose.image-tests.functional"];
 
 export interface HostDefinitionInput {
   dir: string;
@@ -29,6 +31,8 @@ export interface HostDefinitionInput {
   /** When the lockfile was generated and the repos' metadata was made (ISO). */
   generated: string;
   date: Date;
+  /** containers.yaml: the key container images (containers-oci.ts); none when absent. */
+  containers?: string;
 }
 
 /** Write the host definition repository (one commit) and return its commit id. */
@@ -58,13 +62,35 @@ export function hostDefinitionFiles(input: HostDefinitionInput): Record<string, 
     "tests/containers.sh": HOST_CONTAINERS,
     "policies/compose-gate.yaml": COMPOSE_GATE,
     "policies/package-gate.yaml": PACKAGE_GATE,
+    [DELIVERY_POLICY]: DELIVERY_POLICY_TEXT,
+    "policies/image-gate.yaml": IMAGE_GATE,
   };
+  if (input.containers !== undefined) files["containers.yaml"] = input.containers;
   for (const repo of input.repos) {
     // An absolute path of this machine: generated into the cache with the world, never into the project.
     files[`${repo.id}.repo`] = `[${repo.id}]\nname=${repo.name}\nbaseurl=${repo.url}\nenabled=1\ngpgcheck=0\nrepo_gpgcheck=0\n`;
   }
   return files;
 }
+
+/** The publisher's delivery policy (docs/publishing.md, "The delivery policy"). */
+export const DELIVERY_POLICY = "delivery.yaml";
+
+const DELIVERY_POLICY_TEXT = `# Delivery policy of the publisher (docs/publishing.md, "The delivery policy"), read at each
+# evaluation: a commit here (a freeze, a schedule) takes effect without a restart.
+streams:
+  # Every compose that passes the gates, at any time.
+  testing:
+    schedule: {timezone: UTC, days: [mon, tue, wed, thu, fri, sat, sun], hours: {from: 0, to: 24}}
+  # What spent a day in testing.
+  stable:
+    from: testing
+    soak: 1d
+    schedule: {timezone: UTC, days: [mon, tue, wed, thu, fri, sat, sun], hours: {from: 0, to: 24}}
+freezes: []
+barriers: []
+deadends: []
+`;
 
 function baseTreefile(repoIds: readonly string[]): string {
   return `# The miniature Fedora Atomic Host of the atomic-ci fixture world: what every variant has.
@@ -107,16 +133,22 @@ const OVERRIDES_TEXT = `# Overrides applied on top of ${LOCKFILE} (coreos-assemb
 packages: {}
 `;
 
-const HOST_TESTS_YML = `# Host-level tests, run on every compose of this definition (STI, tagged atomic).
+const HOST_TESTS_YML = `# Host-level tests, run on every compose of this definition (STI, tagged atomic);
+# those also tagged image run inside the booted qcow2 as well.
 - hosts: localhost
   roles:
     - role: standard-test-basic
       tags:
         - atomic
+        - image
       tests:
         - host-smoke:
             dir: .
             run: ./host-smoke.sh
+    - role: standard-test-basic
+      tags:
+        - atomic
+      tests:
         - containers:
             dir: .
             run: ./containers.sh
@@ -162,4 +194,16 @@ decision_contexts:
 subject_type: koji_build
 rules:
   - !RemoteRule {}
+`;
+
+const IMAGE_GATE = `# Gates a compose of the host on its qcow2: boot-sanity and the tests tagged image, run in the booted image.
+--- !Policy
+id: atomic-host-image-gate
+product_versions:
+  - fedora-${RELEASEVER}
+decision_contexts:
+  - atomic_ci_image_gate
+subject_type: compose
+rules:
+${IMAGE_TEST_CASES.map((name) => `  - !PassingTestCaseRule {test_case_name: ${name}}`).join("\n")}
 `;

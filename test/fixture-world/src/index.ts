@@ -16,9 +16,10 @@ export {
 } from "./manifest.js";
 export { CANDIDATE_TAG, gitReceive, KOJI_URL, kojiBuildComplete, kojiTag, type FixtureMessage } from "./messages.js";
 export { DIST_GIT_BRANCH, DIST_GIT_URL, PACKAGE_TEST_CASE } from "./distgit.js";
-export { COMPOSE_TEST_CASES, HOST_DEFINITION_NAME } from "./hostdef.js";
+export { COMPOSE_TEST_CASES, HOST_DEFINITION_NAME, IMAGE_TEST_CASES } from "./hostdef.js";
 export { HOST_PACKAGES, hostPackageNames } from "./catalog/index.js";
 export { BOOT_MODULES, EXTRA_MODULES } from "./kernel/modules.js";
 export { DEFAULT_CACHE_DIR } from "./cache.js";
+export { writeContainerImages, type WorldContainers, type WorldImage } from "./containers-oci.js";
 export type { Breakage, RepoName, TestsKind } from "./model.js";
-export { pipelineOverrides, pipelinePerService } from "./pipeline-config.js";
+export { pipelineOverrides, pipelinePerService, type PipelineConfigOptions } from "./pipeline-config.js";

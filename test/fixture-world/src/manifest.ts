@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Breakage, RepoName, TestsKind } from "./model.js";
+import type { WorldContainers } from "./containers-oci.js";
 
 /**
  * world.json: the index of a built fixture world, so other code finds packages, builds,
@@ -114,6 +115,8 @@ export interface World {
   broken: (Breakage & { nvr: string })[];
   /** A HOME whose .rpmmacros puts dnf's rpmdb where Fedora keeps it (Debian's rpm defaults to ~/.rpmdb). */
   dnfHome: string;
+  /** Key container images: OCI layouts in an image store, the good ones listed in containers.yaml. */
+  containers: WorldContainers;
   synthetic?: WorldSynthetic;
   buildSeconds: number;
 }

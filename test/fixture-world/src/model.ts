@@ -74,6 +74,8 @@ export interface SourcePackage {
   smoke?: (v: PackageVersion) => string;
   /** Packages the tests need (STI `required_packages`, tmt `require`). */
   testRequires?: string[];
+  /** Tags besides `atomic` on the package's tests: `image` also runs them in the booted qcow2 (docs/images.md §8). */
+  testTags?: string[];
   versions: PackageVersion[];
   binaries: (v: PackageVersion) => BinaryPackage[];
   sources?: LookasideSource[];

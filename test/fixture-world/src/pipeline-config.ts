@@ -9,9 +9,15 @@ type Overrides = Record<string, unknown>;
 const http = { host: "127.0.0.1", port: 0 };
 const api = { host: "127.0.0.1", port: 0 };
 
+/** What a caller may change in the services' config (the demo composes its own clone of the definition). */
+export interface PipelineConfigOptions {
+  /** The host definition repository the composer, test-runner and gatekeeper read; default the world's. */
+  definition?: string;
+}
+
 /** Each service's config overrides for `world`, by service name. */
-export function pipelineOverrides(world: FixtureWorld, dir: string): Record<string, Overrides> {
-  const definition = { repo: world.hostDefinition.path, branch: world.hostDefinition.branch };
+export function pipelineOverrides(world: FixtureWorld, dir: string, options: PipelineConfigOptions = {}): Record<string, Overrides> {
+  const definition = { repo: options.definition ?? world.hostDefinition.path, branch: world.hostDefinition.branch };
   return {
     "trigger-listener": {
       http,
@@ -34,9 +40,10 @@ export function pipelineOverrides(world: FixtureWorld, dir: string): Record<stri
     },
     "image-builder": { http, imageBuilder: { outDir: `${dir}/images`, workDir: `${dir}/image-work` } },
     // The test-runner reads `<distGit.dir>/<name>`, the gatekeeper `<baseDir>/rpms/<name>`.
-    "test-runner": { http, testRunner: { workDir: `${dir}/test-work`, distGit: { dir: world.distGit.root }, definition, api } },
+    "test-runner": { http, testRunner: { workDir: `${dir}/test-work`, distGit: { dir: world.distGit.root }, definition, api, containers: { imageStore: world.containers.store } } },
     gatekeeper: { http, gatekeeper: { policies: definition, distGit: { baseDir: dirname(world.distGit.root), branch: world.distGit.branch }, api } },
-    publisher: { http },
+    // The gatekeeper's URL and the signing key are known only at run time: the caller adds `publisher.gatekeeperUrl` and `publisher.gpg`.
+    publisher: { http, publisher: { publicDir: `${dir}/public`, definition } },
   };
 }
 
@@ -44,8 +51,13 @@ export function pipelineOverrides(world: FixtureWorld, dir: string): Record<stri
  * `runServices`' `perService` for `world`: the overrides above, with `extra` merged into
  * them section by section (e.g. `{ "test-runner": { testRunner: { artifactsUrl } } }`).
  */
-export function pipelinePerService(world: FixtureWorld, dir: string, extra: Record<string, Overrides> = {}): Record<string, { config: { env: Record<string, string>; overrides: Overrides } }> {
-  const base = pipelineOverrides(world, dir);
+export function pipelinePerService(
+  world: FixtureWorld,
+  dir: string,
+  extra: Record<string, Overrides> = {},
+  options: PipelineConfigOptions = {},
+): Record<string, { config: { env: Record<string, string>; overrides: Overrides } }> {
+  const base = pipelineOverrides(world, dir, options);
   const perService: Record<string, { config: { env: Record<string, string>; overrides: Overrides } }> = {};
   for (const [service, overrides] of Object.entries(base)) {
     const merged: Overrides = { ...overrides };

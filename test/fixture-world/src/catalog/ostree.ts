@@ -41,6 +41,8 @@ export function ostreePackages(): SourcePackage[] {
       url: "https://ostreedev.github.io/ostree/",
       arch: "x86_64",
       tests: "tmt",
+      // Its smoke test also runs inside the booted qcow2 (the image gate).
+      testTags: ["image"],
       versions: ostreeVersions,
       binaries: (v) => [
         {
