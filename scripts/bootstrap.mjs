@@ -69,6 +69,7 @@ const osTools = [
   { what: "qemu-system-x86_64 (boot tests of the images)", check: () => has("qemu-system-x86_64"), deb: "qemu-system-x86", rpm: "qemu-system-x86-core" },
   { what: "sfdisk", check: () => has("sfdisk"), deb: "fdisk", rpm: "util-linux" },
   { what: "mkfs.ext4 and debugfs", check: () => has("mkfs.ext4") && quiet("debugfs", ["-V"]).status !== 127, deb: "e2fsprogs", rpm: "e2fsprogs" },
+  { what: "chromium (the dashboard's browser test drives /usr/bin/chromium)", check: () => existsSync("/usr/bin/chromium"), deb: "chromium", rpm: "chromium" },
 ];
 const missing = osTools.filter((t) => !t.check());
 if (missing.length > 0) {

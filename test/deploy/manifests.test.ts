@@ -11,7 +11,7 @@ import { defaultConfigOf, loadConfig, type ServiceDefinition } from "@atomic-ci/
 import { collectProcessMetrics, createMetrics, Registry } from "@atomic-ci/telemetry";
 import { idOf, keyOf, kustomize, OPENSHIFT_DIR, schemaErrors, unknownFieldErrors, type K8sObject } from "./manifests.js";
 
-const SERVICES = ["trigger-listener", "composer", "image-builder", "test-runner", "gatekeeper", "publisher"] as const;
+const SERVICES = ["trigger-listener", "composer", "image-builder", "test-runner", "gatekeeper", "publisher", "dashboard"] as const;
 const OVERLAYS = ["dev", "prod"] as const;
 
 /** Secrets the manifests reference but never contain: created by ops (docs/deploy.md). */
@@ -134,9 +134,11 @@ for (const overlay of [...OVERLAYS, "base"] as const) {
       }
       expect([...secrets].sort()).toEqual([...EXTERNAL_SECRETS].sort());
 
-      const route = named(objects(), "Route", "atomic-ci-gatekeeper") as { spec: { to: { name: string }; port: { targetPort: string } } } & K8sObject;
-      const target = named(objects(), "Service", route.spec.to.name) as { spec: { ports: { name: string }[] } } & K8sObject;
-      expect(target.spec.ports.map((p) => p.name)).toContain(route.spec.port.targetPort);
+      for (const name of ["atomic-ci-gatekeeper", "atomic-ci-dashboard"]) {
+        const route = named(objects(), "Route", name) as { spec: { to: { name: string }; port: { targetPort: string } } } & K8sObject;
+        const target = named(objects(), "Service", route.spec.to.name) as { spec: { ports: { name: string }[] } } & K8sObject;
+        expect(target.spec.ports.map((p) => p.name), name).toContain(route.spec.port.targetPort);
+      }
 
       const monitor = byKind(objects(), "ServiceMonitor")[0] as { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } } & K8sObject;
       const scraped = byKind(objects(), "Service").filter((s) => selects(monitor.spec.selector.matchLabels, s.metadata.labels ?? {}));
@@ -266,6 +268,7 @@ async function serviceDefinitions(): Promise<Record<string, Definition>> {
     gatekeeper: (await import("@atomic-ci/gatekeeper")).createGatekeeperService({ env }),
     // Common keys only until the publisher service has a config schema of its own.
     publisher: { name: "publisher", bindings: [] },
+    dashboard: (await import("@atomic-ci/dashboard")).createDashboardService(),
   };
 }
 

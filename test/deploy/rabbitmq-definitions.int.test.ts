@@ -51,6 +51,8 @@ const SERVICES: Record<string, { bindings: () => Promise<readonly string[]>; pub
   },
   // Its bindings come with the publisher service; what definitions.json allows it is in docs/deploy.md.
   publisher: { bindings: () => Promise.resolve([]), publishes: ["pipeline.release.held", "pipeline.release.delivered", "pipeline.release.rolled-back"] },
+  // Read-only: it binds what the page shows and publishes nothing.
+  dashboard: { bindings: async () => (await import("@atomic-ci/dashboard")).DEFAULT_BINDINGS, publishes: [] },
 };
 
 /** RabbitMQ matches permission regexes unanchored (re:run); the definitions anchor their own. */
