@@ -43,4 +43,5 @@ export {
   rpmFileDigest,
   type RpmHeader,
 } from "./rpm.js";
+export { onToolFinished, reportToolRun, toolTimingEnabled, ToolTimings, unionMs, type ToolRun, type ToolRunListener, type ToolTotals } from "./timing.js";
 export { lockDirectory, LockTimeoutError, type DirLockOptions, type Unlock } from "./dir-lock.js";

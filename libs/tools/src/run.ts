@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { tail, ToolError } from "./errors.js";
+import { reportToolRun, toolTimingEnabled } from "./timing.js";
 
 /** Environment handed to a tool. Callers pass it in: libraries never read `process.env`. */
 export type ToolEnv = Readonly<Record<string, string | undefined>>;
@@ -45,7 +46,9 @@ export function runTool(cmd: string, args: readonly string[], options: RunToolOp
   const ok = options.okExitCodes ?? [0];
   const argv = [...args];
 
-  return new Promise<RunToolResult>((resolve, reject) => {
+  const timed = toolTimingEnabled();
+  const startMs = timed ? performance.now() : 0;
+  const run = new Promise<RunToolResult>((resolve, reject) => {
     const child = spawn(cmd, argv, {
       cwd: options.cwd,
       env: dropUndefined(options.env),
@@ -127,6 +130,18 @@ export function runTool(cmd: string, args: readonly string[], options: RunToolOp
       reject(new ToolError("TOOL_FAILED", message, details({ exitCode: code })));
     });
   });
+  if (!timed) return run;
+  const report = (exitCode: number | null) => reportToolRun({ tool: cmd, args: argv, startMs, endMs: performance.now(), exitCode });
+  return run.then(
+    (result) => {
+      report(result.code);
+      return result;
+    },
+    (err: unknown) => {
+      report(err instanceof ToolError ? err.exitCode : null);
+      throw err;
+    },
+  );
 }
 
 function spawnError(

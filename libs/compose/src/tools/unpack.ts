@@ -2,9 +2,23 @@
 // here (no shell). cpio keeps modes, symlinks and hard links; it needs no root and runs no
 // scriptlets — rpm-ostree does not run them either (it imports the payload only).
 import { spawn } from "node:child_process";
-import { safePath, tail, ToolError, type ToolContext } from "@atomic-ci/tools";
+import { reportToolRun, safePath, tail, ToolError, toolTimingEnabled, type ToolContext } from "@atomic-ci/tools";
 
 export function unpackRpm(rpmFile: string, destDir: string, ctx: ToolContext): Promise<void> {
+  if (!toolTimingEnabled()) return unpack(rpmFile, destDir, ctx);
+  // A pipe of two tools spawned here, not by runTool: reported to the timing hook as one run.
+  const startMs = performance.now();
+  const report = (exitCode: number | null) => reportToolRun({ tool: "rpm2cpio|cpio", args: [rpmFile], startMs, endMs: performance.now(), exitCode });
+  return unpack(rpmFile, destDir, ctx).then(
+    () => report(0),
+    (err: unknown) => {
+      report(null);
+      throw err;
+    },
+  );
+}
+
+function unpack(rpmFile: string, destDir: string, ctx: ToolContext): Promise<void> {
   const timeoutMs = ctx.timeoutMs ?? 300_000;
   const env: Record<string, string> = { LC_ALL: "C" };
   for (const [key, value] of Object.entries(ctx.env)) if (value !== undefined && key !== "LC_ALL") env[key] = value;
