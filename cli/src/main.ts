@@ -5,6 +5,8 @@ import { publishCommand } from "./commands/publish.js";
 import { tailCommand } from "./commands/tail.js";
 import { serveCommand } from "./commands/serve.js";
 import { requestCommand } from "./commands/request.js";
+import { releaseRequestCommand } from "./commands/hold.js";
+import { rollbackCommand } from "./commands/rollback.js";
 import { DEFAULT_TOPIC_PREFIX } from "@atomic-ci/runtime";
 import { pinCommand, unpinCommand } from "./commands/pin.js";
 import { waiveCommand } from "./commands/waive.js";
@@ -86,12 +88,17 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("demo")
-    .description("run the pipeline on the embedded bus with the fixture world: a Koji build composed into an OSTree commit, a pin, a no-op recompose")
+    .description("run the pipeline on the fixture world (embedded bus, or one process per service with --bus amqp): composes, gates, delivery")
     .option("--json", "end with one JSON line summarising what was composed")
-    .action(async (opts: { json?: boolean }) => {
+    .addOption(new Option("--bus <bus>", "memory: every service in this process; amqp: one process per service on RabbitMQ and Redis").choices(["memory", "amqp"]).default("memory"))
+    .option("--amqp-url <url>", "with --bus amqp: the broker (default $AMQP_URL, else amqp://guest:guest@127.0.0.1:5672)")
+    .option("--redis-url <url>", "with --bus amqp: Redis for idempotency and state (default $REDIS_URL, else redis://127.0.0.1:6379)")
+    .action(async (opts: { json?: boolean; bus: "memory" | "amqp"; amqpUrl?: string; redisUrl?: string }) => {
       // Loaded on demand: the demo pulls in the fixture world, which deployed services never need.
       const { demoCommand } = await import("./commands/demo.js");
-      setExit(await demoCommand({ json: opts.json === true, env: TOOL_ENV }));
+      const amqpUrl = opts.amqpUrl ?? process.env["AMQP_URL"];
+      const redisUrl = opts.redisUrl ?? process.env["REDIS_URL"];
+      setExit(await demoCommand({ json: opts.json === true, env: TOOL_ENV, bus: opts.bus, ...(amqpUrl ? { amqpUrl } : {}), ...(redisUrl ? { redisUrl } : {}) }));
     });
 
   const request = program.command("request").description("ask the pipeline for something now (published to $AMQP_URL as pipeline.operator.request)");
@@ -115,6 +122,51 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(prefixOption())
     .action(async (changeSet: string, opts: { reason: string; by?: string; prefix: string }) => {
       setExit(await requestCommand({ action: "rerun", changeSet, reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.by ? { by: opts.by } : {}) }));
+    });
+  request
+    .command("rerun-test")
+    .description("run one test again on the commit it ran on (e.g. after an infrastructure failure, instead of waiving it); the gates re-decide on the new result")
+    .requiredOption("--compose <commit|compose-id>", "OSTree commit or compose id the test ran on")
+    .requiredOption("--test <testcase>", "ResultsDB test case name, e.g. atomic-ci.podman.tests.functional")
+    .option("--reason <text>", "why (free text or a ticket URL)", "re-run on request")
+    .option("--by <user>", "operator account (default: the local user)")
+    .option("--api <url>", "POST to this test-runner's results API (e.g. http://test-runner:8082/) instead of publishing on $AMQP_URL")
+    .addOption(prefixOption())
+    .action(async (opts: { compose: string; test: string; reason: string; by?: string; api?: string; prefix: string }) => {
+      setExit(await requestCommand({ action: "rerun-test", compose: opts.compose, testcase: opts.test, reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.by ? { by: opts.by } : {}), ...(opts.api ? { api: opts.api } : {}) }));
+    });
+
+  // Release streams: the publisher's manual holds and rollbacks (published as pipeline.operator.request).
+  program
+    .command("hold")
+    .description("hold a release stream: nothing is delivered to it until `unhold` (published to $AMQP_URL for the publisher)")
+    .argument("<stream>", "release stream, e.g. stable")
+    .requiredOption("--reason <text>", "why (free text or a ticket URL)")
+    .option("--by <user>", "operator account (default: the local user)")
+    .addOption(prefixOption())
+    .action(async (stream: string, opts: { reason: string; by?: string; prefix: string }) => {
+      setExit(await releaseRequestCommand({ action: "hold", stream, reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.by ? { by: opts.by } : {}) }));
+    });
+  program
+    .command("unhold")
+    .description("lift the manual hold on a release stream; what waited for it is delivered if nothing else holds it")
+    .argument("<stream>", "release stream")
+    .option("--reason <text>", "why")
+    .option("--by <user>", "operator account (default: the local user)")
+    .addOption(prefixOption())
+    .action(async (stream: string, opts: { reason?: string; by?: string; prefix: string }) => {
+      setExit(await releaseRequestCommand({ action: "unhold", stream, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.by ? { by: opts.by } : {}) }));
+    });
+  program
+    .command("rollback")
+    .description("roll a release stream back: its ref moves to an earlier release (signed), the withdrawn ones become dead-ends")
+    .argument("<stream>", "release stream")
+    .option("--to <version>", "release to go back to (default: the newest earlier one that is not a dead-end)")
+    .option("--reason <text>", "why (recorded as the dead-end reason)")
+    .option("--by <user>", "operator account (default: the local user)")
+    .addOption(prefixOption())
+    .action(async (stream: string, opts: { to?: string; reason?: string; by?: string; prefix: string }) => {
+      setExit(await rollbackCommand({ stream, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.to ? { to: opts.to } : {}), ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.by ? { by: opts.by } : {}) }));
     });
 
   program
@@ -178,7 +230,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   program
     .command("serve")
     .description("run services from their configuration (ATOMIC_CI_* env, ATOMIC_CI_CONFIG file); see docs/config.md")
-    .argument("<service...>", "trigger-listener, composer, image-builder, test-runner, gatekeeper, publisher, or all")
+    .argument("<service...>", "trigger-listener, composer, image-builder, test-runner, gatekeeper, publisher, dashboard, or all")
     .action(async (names: string[]) => {
       setExit(await serveCommand(names, TOOL_ENV));
     });

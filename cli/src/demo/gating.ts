@@ -124,10 +124,13 @@ async function publishBuild(deps: GatingDeps, nvr: string): Promise<void> {
   await deps.bus.publish(koji.topic, koji.body, { topicPrefix: "org.fedoraproject.prod" });
 }
 
-/** (a) The good build: its tests ran on the step-1 compose; both gates are satisfied. */
-async function goodBuild(deps: GatingDeps, out: GatingSummary[]): Promise<void> {
+/**
+ * (a) The good build: its change set composed again with the gates on; both gates are satisfied.
+ * The delivery part runs it (its compose is the one delivered); resolves with its commit.
+ */
+export async function goodBuild(deps: GatingDeps & { step: number }, out: GatingSummary[]): Promise<string> {
   const { say, watcher, goodCompose } = deps;
-  say(`  4. Gating, a good build: atomic-ci request rerun ${goodCompose.change_set_id} (${GOOD_BUILD}'s change set, step 1), now with the gates on:`);
+  say(`  ${deps.step}. A good build: atomic-ci request rerun ${goodCompose.change_set_id} (${GOOD_BUILD}'s change set, step 1), now with the gates on:`);
   const from = watcher.seen.length;
   await deps.bus.publish("pipeline.operator.request", {
     action: "rerun",
@@ -147,7 +150,7 @@ async function goodBuild(deps: GatingDeps, out: GatingSummary[]): Promise<void> 
   showDecision(say, "compose gate", gate, short(commit));
   if (!pkg.policies_satisfied) throw new Error(`${GOOD_BUILD} did not pass the package gate: ${pkg.summary}`);
   if (!gate.policies_satisfied) throw new Error(`the compose of ${GOOD_BUILD} did not pass the compose gate: ${gate.summary}`);
-  say(`    → ${GOOD_BUILD} passes both gates: commit ${short(commit)} is deliverable`);
+  say(`    → ${GOOD_BUILD} passes the package and compose gates: commit ${short(commit)} goes on to its image`);
   const passed = pkg.satisfied_requirements.find((r) => r.type === "test-result-passed");
   out.push({
     case: "good-build",
@@ -156,12 +159,13 @@ async function goodBuild(deps: GatingDeps, out: GatingSummary[]): Promise<void> 
     decisive_requirement: passed ? { type: passed.type, testcase: passed.testcase ?? "" } : null,
     summary: `package gate: ${pkg.summary}; compose gate: ${gate.summary}`,
   });
+  return commit;
 }
 
 /** (b) The broken build: composed, tested, rejected at the package gate with its failing test named. */
 async function brokenBuild(deps: GatingDeps, out: GatingSummary[]): Promise<{ decision: Decision; commit: string }> {
   const { say, watcher } = deps;
-  say(`  5. Gating, a broken build: Koji says ${BROKEN_BUILD} is COMPLETE; composed, then tested on its compose:`);
+  say(`  4. Gating, a broken build: Koji says ${BROKEN_BUILD} is COMPLETE; composed, then tested on its compose:`);
   const from = watcher.seen.length;
   await publishBuild(deps, BROKEN_BUILD);
   const { outcome } = await watcher.composeOutcome(from, TIMEOUT_MS);
@@ -213,7 +217,7 @@ async function brokenBuild(deps: GatingDeps, out: GatingSummary[]): Promise<{ de
 async function brokenCombination(deps: GatingDeps, out: GatingSummary[]): Promise<void> {
   const { say, watcher, world } = deps;
   const nvrs = [...BROKEN_PAIR, GOOD_BUILD];
-  say(`  6. Gating, a broken combination: ${nvrs.join(" + ")} as one change set (as a batching window would queue them):`);
+  say(`  5. Gating, a broken combination: ${nvrs.join(" + ")} as one change set (as a batching window would queue them):`);
   // The good build was queued already (step 1): the trigger-listener would drop it as a duplicate,
   // so the change set is published the way it would publish a batch.
   const members: ChangeSetMember[] = nvrs.map((nvr) => {
@@ -276,7 +280,7 @@ async function brokenCombination(deps: GatingDeps, out: GatingSummary[]): Promis
     }
     if (culprit.kind === "combination") for (const member of pair) if (!culprit.rejected.map(nvrOf).includes(member)) partners.set(member, pair.join(" + "));
   }
-  say(`    ✓ accepted: ${found.accepted.map(nvrOf).join(", ")}${found.accepted_change_set_id ? ` (their change set ${found.accepted_change_set_id} passed the compose gate: deliverable)` : ""}`);
+  say(`    ✓ accepted: ${found.accepted.map(nvrOf).join(", ")}${found.accepted_change_set_id ? ` (their change set ${found.accepted_change_set_id} passed the compose gate)` : ""}`);
   say(`    ${found.composes_tried} subset compose(s) for ${nvrs.length} changes`);
   for (const member of found.accepted.map(nvrOf)) {
     const partner = partners.get(member);
@@ -300,7 +304,7 @@ async function waiver(deps: GatingDeps, broken: { decision: Decision; commit: st
   const { say, watcher } = deps;
   const failed = broken.decision.unsatisfied_requirements.find((r) => r.type === "test-result-failed");
   if (!failed?.testcase) throw new Error(`no failed requirement of ${BROKEN_BUILD} to waive`);
-  say(`  7. Gating, a waiver: POST ${WAIVERS_PATH} waives ${failed.testcase}${failed.scenario ? ` (scenario ${failed.scenario})` : ""} for koji_build ${BROKEN_BUILD} (a known failure):`);
+  say(`  6. Gating, a waiver: POST ${WAIVERS_PATH} waives ${failed.testcase}${failed.scenario ? ` (scenario ${failed.scenario})` : ""} for koji_build ${BROKEN_BUILD} (a known failure):`);
   const from = watcher.seen.length;
   const res = await fetch(new URL(WAIVERS_PATH, deps.gatekeeperUrl), {
     method: "POST",
@@ -332,12 +336,13 @@ async function waiver(deps: GatingDeps, broken: { decision: Decision; commit: st
 }
 
 /**
- * The four gating cases, in order; each verdict is appended to `out` as soon as it is known (a
- * failure part-way still leaves the earlier ones). Throws when something it shows did not happen.
+ * Three gating cases, in order (the good build comes with delivery, ./delivery.ts); each verdict
+ * is appended to `out` as soon as it is known (a failure part-way still leaves the earlier ones).
+ * Resolves with the broken build's compose commit; throws when something it shows did not happen.
  */
-export async function runGatingDemo(deps: GatingDeps, out: GatingSummary[]): Promise<void> {
-  await goodBuild(deps, out);
+export async function runGatingDemo(deps: GatingDeps, out: GatingSummary[]): Promise<{ brokenCommit: string }> {
   const broken = await brokenBuild(deps, out);
   await brokenCombination(deps, out);
   await waiver(deps, broken, out);
+  return { brokenCommit: broken.commit };
 }

@@ -3,7 +3,7 @@
 // on the embedded bus, with the real tools (git, dnf, ostree) on the fixture world.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ServiceBus } from "@atomic-ci/runtime";
+import type { Bus } from "@atomic-ci/bus";
 import { gitEnv, runTool, type ToolEnv } from "@atomic-ci/tools";
 import { pinPackage } from "../definition/pin.js";
 import type { Seen, Watcher } from "./watch.js";
@@ -30,7 +30,8 @@ export interface ComposeSummary {
 
 export interface PipelineDeps {
   world: FixtureWorld;
-  bus: ServiceBus;
+  /** The demo's own publisher on the services' bus. */
+  bus: Bus;
   watcher: Watcher;
   /** The demo's own clone of the host definition (the composer composes it; pins go there). */
   definition: string;

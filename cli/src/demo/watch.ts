@@ -8,27 +8,40 @@ export interface Seen {
 }
 
 /** What the watcher's queue is bound to: the pipeline, the test-runner's results, the gatekeeper's decisions. */
-const WATCHED = ["#.pipeline.#", "#.resultsdb.result.new", "#.greenwave.decision.update"];
+export const WATCHED = ["#.pipeline.#", "#.resultsdb.result.new", "#.greenwave.decision.update", "#.ci.productmd-compose.test.#"];
+
+/** A message as a watch queue hands it over (the wire's routing key, body, headers). */
+export interface Watched {
+  routingKey: string;
+  body: Buffer;
+  properties: { headers: Record<string, unknown> };
+}
+
+/** Where the watcher reads from: a queue bound to {@link WATCHED}, drained without blocking. */
+export interface WatchSource {
+  take(): Watched[];
+}
+
+/** A watch queue on the embedded broker. */
+export function memoryWatchSource(broker: MemoryBroker, queue = "atomic-ci.demo.watch"): WatchSource {
+  for (const pattern of WATCHED) broker.bind(queue, "amq.topic", pattern);
+  return { take: () => broker.take(queue) };
+}
 
 /**
- * A queue on the embedded broker bound to every pipeline topic (and the results and decisions
- * of the gates), read by polling: the demo watches what the services say to each other without
- * being one of them.
+ * Every pipeline message (and the results and decisions of the gates) the services say to each
+ * other, read by polling a queue of its own: the demo watches without being one of them. The
+ * queue is on the embedded broker or on RabbitMQ (cli/src/demo/amqp.ts); the demo reads the same.
  */
 export class Watcher {
   readonly seen: Seen[] = [];
 
-  constructor(
-    private readonly broker: MemoryBroker,
-    private readonly queue = "atomic-ci.demo.watch",
-  ) {
-    for (const pattern of WATCHED) broker.bind(queue, "amq.topic", pattern);
-  }
+  constructor(private readonly source: WatchSource) {}
 
   private drain(): void {
-    for (const wire of this.broker.take(this.queue)) {
+    for (const wire of this.source.take()) {
       const body = JSON.parse(wire.body.toString("utf8")) as Record<string, unknown>;
-      this.seen.push({ topic: wire.routingKey.replace(/^.*?\.(pipeline|resultsdb|greenwave)\./, "$1."), body, headers: wire.properties.headers });
+      this.seen.push({ topic: wire.routingKey.replace(/^.*?\.(pipeline|resultsdb|greenwave|ci)\./, "$1."), body, headers: wire.properties.headers });
     }
   }
 
