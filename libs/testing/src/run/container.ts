@@ -22,7 +22,7 @@ import { ImageError, verifyLayout } from "./container-oci.js";
 import { unpackImage, type UnpackLimits } from "./container-unpack.js";
 import { execSandbox, STATUS_FD } from "./exec.js";
 import { pidsLimiter, type PidsLimiter } from "./limits.js";
-import { DEFAULT_ERROR_RETRIES, DEFAULT_MAX_OUTPUT_BYTES, runTest, type RunTestOptions, type TestRun } from "./runner.js";
+import { DEFAULT_ERROR_RETRIES, DEFAULT_MAX_OUTPUT_BYTES, runAttempts, runTest, type RunTestOptions, type TestRun } from "./runner.js";
 import { bwrapArgs, SANDBOX_ARTIFACTS, SANDBOX_PATH, treeDirs, treeLinks } from "./sandbox.js";
 import type { Check } from "./verdict.js";
 
@@ -37,31 +37,11 @@ export interface ContainerRunOptions extends RunTestOptions {
 export async function runContainerTest(test: ContainerTestCase, opts: ContainerRunOptions, ctx: ToolContext): Promise<TestRun> {
   await mkdir(opts.workDir, { recursive: true });
   const runDir = await mkdtemp(join(opts.workDir, `container-${test.name}-`));
-  const errorRetries = opts.errorRetries ?? DEFAULT_ERROR_RETRIES;
   const limiter = await pidsLimiter(opts.limits);
-  const attempts: Attempt[] = [];
-  let errors = 0;
-  let reruns = 0;
-  for (;;) {
-    const number = attempts.length + 1;
-    const attempt = await containerAttempt(test, number, { trees: opts.trees, subject: opts.subject, dir: join(runDir, `attempt-${number}`), maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, limiter, ...(opts.unpackLimits ? { unpackLimits: opts.unpackLimits } : {}) }, ctx);
-    attempts.push(attempt);
-    if (attempt.outcome === "error" && errors < errorRetries) errors++;
-    else if (attempt.outcome === "failed" && reruns < test.allowedReruns) reruns++;
-    else break;
-  }
-  const last = attempts[attempts.length - 1] as Attempt;
-  const run: TestRun = {
-    testId: test.id,
-    outcome: last.outcome,
-    runtimeMs: attempts.reduce((sum, a) => sum + a.runtimeMs, 0),
-    artifactsDir: last.artifactsDir,
-    logPath: last.logPath,
-    attempts,
-    passedOnRerun: last.outcome === "passed" && attempts.some((a) => a.outcome === "failed"),
-  };
-  if (last.reason !== undefined) run.reason = last.reason;
-  return run;
+  const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  return runAttempts(test, opts.errorRetries ?? DEFAULT_ERROR_RETRIES, (number) =>
+    containerAttempt(test, number, { trees: opts.trees, subject: opts.subject, dir: join(runDir, `attempt-${number}`), maxOutputBytes, limiter, ...(opts.unpackLimits ? { unpackLimits: opts.unpackLimits } : {}) }, ctx),
+  );
 }
 
 interface ContainerAttemptContext {

@@ -44,16 +44,27 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 10 * 1024 * 1024;
 export async function runTest(test: TestCase, opts: RunTestOptions, ctx: ToolContext): Promise<TestRun> {
   await mkdir(opts.workDir, { recursive: true });
   const runDir = await mkdtemp(join(opts.workDir, `${test.id.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80)}-`));
-  const errorRetries = opts.errorRetries ?? DEFAULT_ERROR_RETRIES;
   const limiter = await pidsLimiter(opts.limits);
+  const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  return runAttempts(test, opts.errorRetries ?? DEFAULT_ERROR_RETRIES, (number) =>
+    runAttempt(test, number, { trees: opts.trees, subject: opts.subject, gitDir: opts.gitDir, dir: join(runDir, `attempt-${number}`), maxOutputBytes, limiter }, ctx),
+  );
+}
+
+/**
+ * The retry rule every kind of test shares: an error is tried again up to `errorRetries`
+ * times, a failure up to the test's own `allowedReruns`; every attempt is kept, and a pass
+ * after a failure is recorded as such, never hidden.
+ */
+export async function runAttempts(test: Pick<TestCase, "id" | "allowedReruns">, errorRetries: number, attempt: (number: number) => Promise<Attempt>): Promise<TestRun> {
   const attempts: Attempt[] = [];
   let errors = 0;
   let reruns = 0;
   for (;;) {
-    const attempt = await runAttempt(test, attempts.length + 1, { trees: opts.trees, subject: opts.subject, gitDir: opts.gitDir, dir: join(runDir, `attempt-${attempts.length + 1}`), maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, limiter }, ctx);
-    attempts.push(attempt);
-    if (attempt.outcome === "error" && errors < errorRetries) errors++;
-    else if (attempt.outcome === "failed" && reruns < test.allowedReruns) reruns++;
+    const next = await attempt(attempts.length + 1);
+    attempts.push(next);
+    if (next.outcome === "error" && errors < errorRetries) errors++;
+    else if (next.outcome === "failed" && reruns < test.allowedReruns) reruns++;
     else break;
   }
   const last = attempts[attempts.length - 1];
