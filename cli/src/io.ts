@@ -27,3 +27,18 @@ export async function readMessageFile(path: string, topic: string | undefined): 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
+
+/**
+ * Rows as aligned columns under a header, for terminals and pipes alike (no colour, no box
+ * drawing: `grep` and `awk` keep working). Cells are single-line; long ones are cut with `…`.
+ */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], maxCell = 60): string {
+  const clean = (cell: string) => {
+    const flat = cell.replace(/\s+/g, " ").trim();
+    return flat.length > maxCell ? `${flat.slice(0, maxCell - 1)}…` : flat;
+  };
+  const all = [header.map(clean), ...rows.map((r) => header.map((_, i) => clean(r[i] ?? "")))];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  const line = (r: readonly string[]) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
+  return [line(all[0] ?? []), line(widths.map((w) => "-".repeat(w))), ...all.slice(1).map(line)].join("\n");
+}

@@ -11,6 +11,7 @@ import { DEFAULT_TOPIC_PREFIX } from "@atomic-ci/runtime";
 import { pinCommand, unpinCommand } from "./commands/pin.js";
 import { waiveCommand } from "./commands/waive.js";
 import { coverageCommand } from "./commands/coverage.js";
+import { statusCommand } from "./commands/status.js";
 import { EXIT, UsageError } from "./errors.js";
 
 /** Environment the CLI reads, in one place. */
@@ -19,6 +20,9 @@ const AMQP_URL = process.env["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
 const DEFINITION = process.env["ATOMIC_CI_DEFINITION"];
 /** The gatekeeper `waive` talks to when --url is not given. */
 const GATEKEEPER_URL = process.env["ATOMIC_CI_GATEKEEPER_URL"];
+/** The test-runner's results API and the dashboard `status` reads when --results / --dashboard are not given. */
+const RESULTS_URL = process.env["ATOMIC_CI_RESULTS_URL"];
+const DASHBOARD_URL = process.env["ATOMIC_CI_DASHBOARD_URL"];
 /** Handed to the tools the CLI and the in-process services run (git, dnf, ostree need PATH). */
 const TOOL_ENV = process.env;
 
@@ -62,7 +66,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption("--topic <topic>", "topic, without prefix")
     .option("--prefix <prefix>", "topic prefix, e.g. org.fedoraproject.prod")
     .addOption(new Option("--severity <level>", "fedora-messaging severity").choices(["10", "20", "30", "40"]).argParser(Number))
-    .action(async (file: string, opts: { topic: string; prefix?: string; severity?: number }) => {
+    .option("--json", "print {id, routing_key, schema, broker} as JSON")
+    .action(async (file: string, opts: { topic: string; prefix?: string; severity?: number; json?: boolean }) => {
       setExit(await publishCommand({ file, ...opts, amqpUrl: AMQP_URL }));
     });
 
@@ -144,8 +149,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption("--reason <text>", "why (free text or a ticket URL)")
     .option("--by <user>", "operator account (default: the local user)")
     .addOption(prefixOption())
-    .action(async (stream: string, opts: { reason: string; by?: string; prefix: string }) => {
-      setExit(await releaseRequestCommand({ action: "hold", stream, reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.by ? { by: opts.by } : {}) }));
+    .option("--json", "print {action, stream, id, routing_key, broker} as JSON")
+    .action(async (stream: string, opts: { reason: string; by?: string; prefix: string; json?: boolean }) => {
+      setExit(await releaseRequestCommand({ action: "hold", stream, reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, json: opts.json === true, ...(opts.by ? { by: opts.by } : {}) }));
     });
   program
     .command("unhold")
@@ -154,8 +160,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--reason <text>", "why")
     .option("--by <user>", "operator account (default: the local user)")
     .addOption(prefixOption())
-    .action(async (stream: string, opts: { reason?: string; by?: string; prefix: string }) => {
-      setExit(await releaseRequestCommand({ action: "unhold", stream, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.by ? { by: opts.by } : {}) }));
+    .option("--json", "print {action, stream, id, routing_key, broker} as JSON")
+    .action(async (stream: string, opts: { reason?: string; by?: string; prefix: string; json?: boolean }) => {
+      setExit(await releaseRequestCommand({ action: "unhold", stream, prefix: opts.prefix, amqpUrl: AMQP_URL, json: opts.json === true, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.by ? { by: opts.by } : {}) }));
     });
   program
     .command("rollback")
@@ -165,8 +172,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--reason <text>", "why (recorded as the dead-end reason)")
     .option("--by <user>", "operator account (default: the local user)")
     .addOption(prefixOption())
-    .action(async (stream: string, opts: { to?: string; reason?: string; by?: string; prefix: string }) => {
-      setExit(await rollbackCommand({ stream, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.to ? { to: opts.to } : {}), ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.by ? { by: opts.by } : {}) }));
+    .option("--json", "print {action, stream, id, routing_key, broker} as JSON")
+    .action(async (stream: string, opts: { to?: string; reason?: string; by?: string; prefix: string; json?: boolean }) => {
+      setExit(await rollbackCommand({ stream, prefix: opts.prefix, amqpUrl: AMQP_URL, json: opts.json === true, ...(opts.to ? { to: opts.to } : {}), ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.by ? { by: opts.by } : {}) }));
     });
 
   program
@@ -225,6 +233,35 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: { definition?: string; distGit?: string; branch?: string; basearch: string; results?: string; compose?: string; json?: boolean }) => {
       const distGit = opts.distGit ?? process.env["ATOMIC_CI_DIST_GIT"];
       setExit(await coverageCommand({ ...opts, ...definitionOf(opts), ...(distGit === undefined ? {} : { distGit }), env: TOOL_ENV }));
+    });
+
+  program
+    .command("status")
+    .description("where change sets stand: composes, test outcomes and gate verdicts, from the results API, the gatekeeper and the dashboard (exit 0, 1 an API failed, 2 bad arguments)")
+    .argument("[change-set]", "one change set (cs-...), shown with every test and gate requirement")
+    .option("--results <url>", "the test-runner's results API base URL (default $ATOMIC_CI_RESULTS_URL)")
+    .option("--gatekeeper <url>", "the gatekeeper's base URL, for gate verdicts (default $ATOMIC_CI_GATEKEEPER_URL)")
+    .option("--dashboard <url>", "the dashboard's base URL: adds its /api/state (default $ATOMIC_CI_DASHBOARD_URL)")
+    .option("--product-version <pv>", "product version of the decisions", "fedora-41")
+    .option("--context <name>", "decision context to ask for (repeatable; default both compose gates)", collect)
+    .option("--limit <n>", "results read at most, newest first", positiveInt, 500)
+    .option("--json", "print the report as one JSON object")
+    .action(async (changeSet: string | undefined, opts: { results?: string; gatekeeper?: string; dashboard?: string; productVersion: string; context?: string[]; limit: number; json?: boolean }) => {
+      const results = opts.results ?? RESULTS_URL;
+      const gatekeeper = opts.gatekeeper ?? GATEKEEPER_URL;
+      const dashboard = opts.dashboard ?? DASHBOARD_URL;
+      setExit(
+        await statusCommand({
+          productVersion: opts.productVersion,
+          contexts: opts.context ?? ["atomic_ci_compose_gate", "atomic_ci_image_gate"],
+          limit: opts.limit,
+          json: opts.json === true,
+          ...(changeSet === undefined ? {} : { changeSet }),
+          ...(results === undefined ? {} : { results }),
+          ...(gatekeeper === undefined ? {} : { gatekeeper }),
+          ...(dashboard === undefined ? {} : { dashboard }),
+        }),
+      );
     });
 
   program

@@ -3,6 +3,7 @@ import { OPERATOR_REQUEST_TOPIC, PIPELINE_SPEC_VERSION, StreamName, type Operato
 import { redactUrl } from "@atomic-ci/telemetry";
 import { withAmqpBus } from "../amqp-bus.js";
 import { EXIT, UsageError } from "../errors.js";
+import { printJson } from "../io.js";
 
 export interface ReleaseRequestArgs {
   action: "hold" | "unhold" | "rollback";
@@ -13,6 +14,8 @@ export interface ReleaseRequestArgs {
   by?: string;
   prefix: string;
   amqpUrl: string;
+  /** Print `{action, stream, id, routing_key, broker}` as JSON instead of a sentence. */
+  json?: boolean;
 }
 
 function byDefault(): string {
@@ -42,6 +45,7 @@ export async function releaseRequestCommand(args: ReleaseRequestArgs): Promise<n
   if (args.action === "rollback") body = { action: "rollback", stream: args.stream, ...(args.to ? { to: args.to } : {}), ...common };
   else body = { action: args.action, stream: args.stream, ...common };
   const published = await withAmqpBus(args.amqpUrl, { prefix: args.prefix, connectionName: `atomic-ci ${args.action}` }, (bus) => bus.publish(OPERATOR_REQUEST_TOPIC, body));
-  process.stdout.write(`requested ${args.action} of ${args.stream} (${published.id}) on ${published.routingKey} at ${redactUrl(args.amqpUrl)}\n`);
+  if (args.json) printJson({ action: args.action, stream: args.stream, id: published.id, routing_key: published.routingKey, broker: redactUrl(args.amqpUrl) });
+  else process.stdout.write(`requested ${args.action} of ${args.stream} (${published.id}) on ${published.routingKey} at ${redactUrl(args.amqpUrl)}\n`);
   return EXIT.ok;
 }

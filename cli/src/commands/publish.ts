@@ -1,7 +1,7 @@
 import { redactUrl } from "@atomic-ci/telemetry";
 import { withAmqpBus } from "../amqp-bus.js";
 import { EXIT } from "../errors.js";
-import { readMessageFile } from "../io.js";
+import { printJson, readMessageFile } from "../io.js";
 
 export interface PublishArgs {
   file: string;
@@ -9,6 +9,8 @@ export interface PublishArgs {
   prefix?: string;
   amqpUrl: string;
   severity?: number;
+  /** Print `{id, routing_key, schema, broker}` as JSON instead of a sentence. */
+  json?: boolean;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function publishCommand(args: PublishArgs): Promise<number> {
   const published = await withAmqpBus(args.amqpUrl, { prefix: args.prefix ?? "", connectionName: "atomic-ci messages publish" }, (bus) =>
     bus.publish(args.topic, doc.body, args.severity !== undefined ? { severity: args.severity as 10 | 20 | 30 | 40 } : {}),
   );
-  process.stdout.write(`published ${published.id} to ${published.routingKey} (${published.schema}) on ${redactUrl(args.amqpUrl)}\n`);
+  if (args.json) printJson({ id: published.id, routing_key: published.routingKey, schema: published.schema, broker: redactUrl(args.amqpUrl) });
+  else process.stdout.write(`published ${published.id} to ${published.routingKey} (${published.schema}) on ${redactUrl(args.amqpUrl)}\n`);
   return EXIT.ok;
 }

@@ -7,6 +7,7 @@ export interface RollbackArgs {
   by?: string;
   prefix: string;
   amqpUrl: string;
+  json?: boolean;
 }
 
 /**
