@@ -103,7 +103,10 @@ export class Publisher {
   private async onDecision(message: BusMessage, context: HandlerContext): Promise<Outcome> {
     const body = GreenwaveDecisionUpdate.parse(message.body);
     // Decisions about other subjects or contexts (other Greenwaves' on a shared broker) are not ours to judge.
-    if (body.subject_type !== "compose" || !this.deps.settings.gates.includes(body.decision_context)) return Outcomes.ack();
+    if (body.subject_type !== "compose" || !this.deps.settings.gates.includes(body.decision_context)) {
+      context.log.debug({ subject_type: body.subject_type, decision_context: body.decision_context }, "decision about another subject type or context; ignored");
+      return Outcomes.ack();
+    }
     const trusted = this.deps.settings.trust.gatekeeperUser;
     if (message.userId !== trusted) {
       this.deps.metrics?.publisherUntrusted.inc({ topic: "greenwave.decision.update" });

@@ -109,7 +109,10 @@ export class TestRunner implements RerunHandler {
     if (message.topic.endsWith("pipeline.operator.request")) {
       const request = OperatorRequest.parse(message.body);
       // compose, rerun, hold, ... are other services' requests.
-      if (request.action !== "rerun-test") return Outcomes.ack();
+      if (request.action !== "rerun-test") {
+        context.log.debug({ action: request.action }, "operator request for another service; ignored");
+        return Outcomes.ack();
+      }
       try {
         const done = await this.rerun({ compose: request.compose, testcase: request.testcase, reason: request.reason, requestedBy: request.requested_by }, context.log);
         context.log.info({ testcase: request.testcase, commit: done.commit, outcome: done.outcome, requested_by: request.requested_by }, "re-run on request finished");
