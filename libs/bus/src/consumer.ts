@@ -35,7 +35,11 @@ export interface ConsumerOptions {
   deadLetter?: string;
   /** Default 1 MiB. */
   maxBodyBytes?: number;
-  /** How long a claim on a message id lasts while its handler runs. Default 10 min. */
+  /**
+   * Lease of a claim on a message id; renewed every third of it while the handler runs, so a
+   * claim outlives its holder (killed) by at most this long. Default 30 s (below busyWaitMs: the
+   * redelivered copy waiting for a dead holder's claim gets it within one delivery).
+   */
   claimLeaseMs?: number;
   /**
    * How long a copy of a message waits while another consumer handles the same message id
@@ -60,7 +64,7 @@ export const CONSUMER_DEFAULTS = {
   prefetch: 10,
   maxDeliveries: 5,
   maxBodyBytes: 1024 * 1024,
-  claimLeaseMs: 10 * 60_000,
+  claimLeaseMs: 30_000,
   busyWaitMs: 60_000,
 } as const;
 
@@ -243,6 +247,7 @@ export class Consumer {
     metrics.inFlight.inc({ consumer });
     const stopTimer = metrics.handlerSeconds.startTimer({ consumer });
     let outcome: Outcome;
+    const renewal = this.renewWhileHandling(message, log);
     try {
       outcome = (await this.options.handler(message, context)) ?? { type: "ack" };
     } catch (err) {
@@ -250,6 +255,7 @@ export class Consumer {
       log.get().error({ err, delivery_count: delivery.deliveryCount }, "handler failed");
       outcome = { type: "requeue", reason: `handler failed: ${errorMessage(err)}` };
     } finally {
+      clearInterval(renewal);
       metrics.inFlight.dec({ consumer });
     }
     stopTimer({ outcome: outcome.type });
@@ -283,6 +289,21 @@ export class Consumer {
       claim = await this.claim(message, log);
     }
     return claim;
+  }
+
+  /** Keeps the claim alive while the handler runs; a renewal that fails is logged (the lease may lapse: a twin may then run it too). */
+  private renewWhileHandling(message: BusMessage, log: MessageLog): NodeJS.Timeout {
+    const { claimLeaseMs } = this.options;
+    const timer = setInterval(() => {
+      this.deps.idempotency.renew(this.name, message.id, claimLeaseMs).then(
+        (held) => {
+          if (!held) log.get().warn("claim on this message id lapsed while its handler ran");
+        },
+        (err: unknown) => log.get().warn({ err }, "could not renew the claim on this message id"),
+      );
+    }, Math.max(1, Math.floor(claimLeaseMs / 3)));
+    timer.unref();
+    return timer;
   }
 
   /** The common outcome: record as processed, then ack. */

@@ -126,4 +126,42 @@ describe("Consumer with a Redis idempotency store", () => {
     await bus.close();
     await store.close();
   });
+
+  it("renews its claim while a long handler runs, and takes over the claim of a holder that died", async () => {
+    const broker = new MemoryBroker();
+    const store = new RedisIdempotencyStore({ url: testServices().redisUrl, prefix });
+    await store.connect();
+    const metrics = createMetrics();
+    const bus = new Bus({ transport: new MemoryTransport(broker), registry, idempotency: store, metrics, logger: silentLogger() });
+    await bus.connect();
+    const handled: number[] = [];
+    await bus.consume({
+      queue: "atomic-ci.test-lease",
+      bindings: ["test.#"],
+      claimLeaseMs: 300,
+      handler: async (message) => {
+        const n = (message.body as { n: number }).n;
+        handled.push(n);
+        // Much longer than the lease: without renewal a copy would claim it and run it again.
+        if (n === 1) await new Promise((r) => setTimeout(r, 1200));
+      },
+    });
+    const sum = async (name: "requeued" | "duplicates") => (await metrics[name].get()).values.reduce((total, v) => total + v.value, 0);
+
+    const long = uniqueName("msg");
+    await bus.publish("test.ping", { n: 1 }, { id: long });
+    await waitFor(() => handled.length === 1, "the long handler started");
+    await bus.publish("test.ping", { n: 2 }, { id: long });
+    await waitFor(async () => (await sum("duplicates")) === 1, "the copy acked as a duplicate once the long handler finished");
+    expect(handled).toEqual([1]);
+
+    // A holder killed mid-handle (kill -9) never renews nor releases: its claim lapses within one lease.
+    const orphan = uniqueName("msg");
+    expect(await store.claim("atomic-ci.test-lease", orphan, 300)).toBe("claimed");
+    await bus.publish("test.ping", { n: 3 }, { id: orphan });
+    await waitFor(() => handled.includes(3), "the orphaned message handled after the dead holder's lease lapsed");
+    expect(await sum("requeued")).toBe(0);
+    await bus.close();
+    await store.close();
+  });
 });

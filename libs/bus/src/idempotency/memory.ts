@@ -27,6 +27,13 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return Promise.resolve();
   }
 
+  renew(scope: string, id: string, leaseMs: number): Promise<boolean> {
+    const entry = this.entries.get(`${scope}\0${id}`);
+    if (entry?.state !== "claimed" || entry.expiresAt <= this.now()) return Promise.resolve(false);
+    entry.expiresAt = this.now() + leaseMs;
+    return Promise.resolve(true);
+  }
+
   release(scope: string, id: string): Promise<void> {
     const key = `${scope}\0${id}`;
     if (this.entries.get(key)?.state === "claimed") this.entries.delete(key);

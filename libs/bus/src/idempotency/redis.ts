@@ -26,6 +26,9 @@ export const REDIS_IDEMPOTENCY_DEFAULTS = {
  */
 const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == "claimed" then return redis.call("DEL", KEYS[1]) else return 0 end`;
 
+/** Extend the lease only while the key still holds a claim (never turn "done" back into an expiring claim). */
+const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == "claimed" then return redis.call("PEXPIRE", KEYS[1], ARGV[1]) else return 0 end`;
+
 /**
  * Shared idempotency store for competing consumers (one per service replica). A claim is a
  * `SET NX` with a lease, so a crashed holder's claim expires by itself and the broker's
@@ -71,6 +74,10 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   async complete(scope: string, id: string): Promise<void> {
     await this.client.set(this.key(scope, id), "done", "PX", this.retentionMs);
+  }
+
+  async renew(scope: string, id: string, leaseMs: number): Promise<boolean> {
+    return (await this.client.eval(RENEW_SCRIPT, 1, this.key(scope, id), String(leaseMs))) === 1;
   }
 
   async release(scope: string, id: string): Promise<void> {

@@ -10,6 +10,12 @@ export interface IdempotencyStore {
   claim(scope: string, id: string, leaseMs: number): Promise<ClaimResult>;
   /** Mark processed; remembered for the store's retention. */
   complete(scope: string, id: string): Promise<void>;
+  /**
+   * Extend our claim on `id` by `leaseMs` while its handler still runs; false when the id is no
+   * longer claimed (done, or the lease lapsed). The holder renews a short lease, so the claim of
+   * a holder that died (kill -9, OOM) lapses within one lease instead of blocking the message.
+   */
+  renew(scope: string, id: string, leaseMs: number): Promise<boolean>;
   /** Give a claim back (handler failed or asked to retry). */
   release(scope: string, id: string): Promise<void>;
   close(): Promise<void>;
