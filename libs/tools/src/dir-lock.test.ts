@@ -1,4 +1,4 @@
-import { mkdtemp, stat, utimes } from "node:fs/promises";
+import { mkdir, mkdtemp, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -25,6 +25,24 @@ describe("lockDirectory", () => {
     // The crashed holder's release must not remove the new holder's lock.
     await crashed();
     expect((await stat(path)).isDirectory()).toBe(true);
+    await unlock();
+  });
+
+  it("breaks a killed holder's lock once its heartbeat stopped, long before staleMs", async () => {
+    const path = join(await mkdtemp(join(tmpdir(), "atomic-ci-dirlock-")), "x.lock");
+    // What a holder that beat every 100 ms leaves when it is killed: its token, a mtime that no longer moves.
+    await mkdir(path);
+    await writeFile(join(path, "owner"), "hb100:999999-0123456789abcdef");
+    const old = new Date(Date.now() - 1_000);
+    await utimes(path, old, old);
+    const unlock = await lockDirectory(path, { staleMs: 3_600_000, timeoutMs: 1_000, pollMs: 5 });
+    await unlock();
+  });
+
+  it("keeps a live holder's lock fresh with its heartbeat", async () => {
+    const path = join(await mkdtemp(join(tmpdir(), "atomic-ci-dirlock-")), "x.lock");
+    const unlock = await lockDirectory(path, { heartbeatMs: 20 });
+    await expect(lockDirectory(path, { staleMs: 3_600_000, timeoutMs: 300, pollMs: 5 })).rejects.toBeInstanceOf(LockTimeoutError);
     await unlock();
   });
 });
