@@ -2,7 +2,8 @@
 // satisfied compose-gate decision) in, image messages out. The images themselves are
 // @atomic-ci/images' (content-addressed: a redelivery finds them and builds nothing); the AMIs
 // are @atomic-ci/aws' (recorded next to meta.json: a redelivery finds them and uploads nothing).
-import { resolve } from "node:path";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { isAwsError, type UploadVmdkOptions, type UploadVmdkResult } from "@atomic-ci/aws";
 import { isBusError, Outcomes, type Bus, type BusMessage, type HandlerContext, type Outcome } from "@atomic-ci/bus";
 import { buildImages, type BuildImagesOptions, type BuiltImages, type ImageStep } from "@atomic-ci/images";
@@ -11,7 +12,7 @@ import { isToolError, type ToolContext } from "@atomic-ci/tools";
 import { recordAmis, recordedAmis } from "./amis.js";
 import type { ImageBuilderSection } from "./config.js";
 import { completeBody, errorBody, progressBody, queuedBody, type ImageFailureKind } from "./messages.js";
-import { ComposeGateTrigger } from "./trigger.js";
+import { COMPOSE_GATE_CONTEXT, ComposeGateTrigger } from "./trigger.js";
 
 /** The AWS backend as the builder uses it (AwsUploader; replaceable in unit tests). */
 export interface CloudUploader {
@@ -54,6 +55,9 @@ export function worthRetrying(err: unknown): boolean {
   return classifyFailure(err) === "infrastructure-error";
 }
 
+/** A commit as the file name of its pending compose: nothing else may name a path under outDir. */
+const COMMIT = /^[0-9a-f]{64}$/;
+
 const isDecision = (topic: string) => topic === "greenwave.decision.update" || topic.endsWith(".greenwave.decision.update");
 
 export class ImageBuilder {
@@ -74,6 +78,7 @@ export class ImageBuilder {
     const compose = ComposeComplete.parse(message.body);
     context.setChangeSet(compose.change_set_id);
     if (this.gate) {
+      await this.rememberPending(compose);
       const answer = this.gate.onCompose(compose);
       if ("wait" in answer) {
         context.log.info({ commit: compose.commit, waiting: this.gate.waiting }, `not building yet: ${answer.wait}`);
@@ -90,7 +95,12 @@ export class ImageBuilder {
     }
     const parsed = GreenwaveDecisionUpdate.safeParse(message.body);
     if (!parsed.success) return Outcomes.drop(`not a greenwave.decision.update body: ${parsed.error.message}`);
-    const answer = this.gate.onDecision(parsed.data);
+    let answer = this.gate.onDecision(parsed.data);
+    // Forgotten by a restart (the compose.complete was acked before it): the pending file says it.
+    if ("wait" in answer && parsed.data.policies_satisfied && parsed.data.decision_context === COMPOSE_GATE_CONTEXT) {
+      const pending = await this.recallPending(parsed.data.subject_identifier);
+      if (pending) answer = this.gate.onCompose(pending);
+    }
     if ("wait" in answer) {
       context.log.debug({ subject: parsed.data.subject_identifier, context: parsed.data.decision_context }, `decision: nothing to build: ${answer.wait}`);
       return Outcomes.ack();
@@ -98,6 +108,46 @@ export class ImageBuilder {
     context.setChangeSet(answer.build.change_set_id);
     context.log.info({ commit: answer.build.commit }, "compose gate passed: building images");
     return this.build(answer.build, context);
+  }
+
+  /**
+   * compose-gate trigger: the compose waiting for its gate is also written to
+   * `<outDir>/.pending-composes/<commit>.json`, so a restarted image-builder (kill -9, a
+   * deploy) still builds it when the gate passes — its compose.complete was acked long before.
+   * Found by the chaos suite: without it such a commit never got images and was never delivered.
+   */
+  private pendingPath(commit: string): string | undefined {
+    return COMMIT.test(commit) ? join(this.outDir, ".pending-composes", `${commit}.json`) : undefined;
+  }
+
+  private async rememberPending(compose: ComposeComplete): Promise<void> {
+    const path = this.pendingPath(compose.commit);
+    if (!path) return;
+    await mkdir(join(this.outDir, ".pending-composes"), { recursive: true });
+    await writeFile(`${path}.tmp`, JSON.stringify(compose));
+    await rename(`${path}.tmp`, path);
+  }
+
+  private async recallPending(commit: string): Promise<ComposeComplete | undefined> {
+    const path = this.pendingPath(commit);
+    if (!path) return undefined;
+    const text = await readFile(path, "utf8").catch(() => undefined);
+    if (text === undefined) return undefined;
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const parsed = ComposeComplete.safeParse(data);
+    return parsed.success && parsed.data.commit === commit ? parsed.data : undefined;
+  }
+
+  private async done(commit: string): Promise<void> {
+    if (!this.gate) return;
+    this.gate.done(commit);
+    const path = this.pendingPath(commit);
+    if (path) await rm(path, { force: true });
   }
 
   private async build(compose: ComposeComplete, context: HandlerContext): Promise<Outcome> {
@@ -134,13 +184,13 @@ export class ImageBuilder {
       }
       await this.deps.bus.publish(imageTopic("error"), errorBody(compose, kind, reason, step, this.deps.now()), { headers });
       context.log.error({ kind, reason, step }, "image build failed");
-      this.gate?.done(compose.commit);
+      await this.done(compose.commit);
       return Outcomes.ack();
     }
     await progress;
     await this.deps.bus.publish(imageTopic("complete"), completeBody(compose, built, formats, this.deps.now()), { headers });
     context.log.info({ dir: built.dir, built: built.built, reused: built.reused, timings: built.timings }, "images built");
-    this.gate?.done(compose.commit);
+    await this.done(compose.commit);
     return Outcomes.ack();
   }
 

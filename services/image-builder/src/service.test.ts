@@ -1,20 +1,25 @@
 // The image-builder's triggers on the in-memory bus. The image engine is replaced by one that
 // only reports its steps (the real one is exercised in test/integration/pipeline-images*.test.ts):
 // what is under test here is which messages make it build.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { BusMessage } from "@atomic-ci/bus";
 import type { BuildImagesOptions, BuiltImages } from "@atomic-ci/images";
 import type { ComposeComplete, GreenwaveDecisionUpdate } from "@atomic-ci/messages";
 import { runService, type ServiceHandle } from "@atomic-ci/runtime";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createImageBuilderService, type ImageBuilderConfig } from "./index.js";
 
 let handle: ServiceHandle<ImageBuilderConfig> | undefined;
+const outDir = mkdtempSync(join(tmpdir(), "image-builder-service-"));
 
 afterEach(async () => {
   if (handle) expect((await handle.shutdown("test over")).exitCode).toBe(0);
   handle = undefined;
 });
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 const commitOf = (c: string) => c.repeat(64);
 
@@ -83,7 +88,7 @@ async function start(imageBuilder: Record<string, unknown>) {
     ...createImageBuilderService({ build: fakeEngine(calls) }),
     logDestination: new Writable({ write: (_c, _e, done) => done() }),
     processMetrics: false,
-    config: { env: {}, overrides: { http: { host: "127.0.0.1", port: 0 }, imageBuilder: { formats: ["qcow2"], ...imageBuilder } } },
+    config: { env: {}, overrides: { http: { host: "127.0.0.1", port: 0 }, imageBuilder: { formats: ["qcow2"], outDir, ...imageBuilder } } },
   });
   const seen: BusMessage[] = [];
   await handle.bus.consume({ queue: "test.collector", bindings: ["#.pipeline.image.#"], handler: (m) => Promise.resolve(void seen.push(m)) });
@@ -143,5 +148,22 @@ describe("imageBuilder.trigger", () => {
     await until(() => t.completes().length === 3);
     expect(t.calls).toEqual([commitOf("b"), commitOf("c"), commitOf("a")]);
     expect(t.completes()).toEqual([commitOf("b"), commitOf("c"), commitOf("a")]);
+  });
+
+  it("compose-gate: a restart between the compose and its gate does not lose the build", async () => {
+    const before = await start({ trigger: "compose-gate" });
+    await before.compose("9");
+    await before.settle("8", false);
+    expect(before.calls).toEqual([]);
+    expect((await handle?.shutdown("killed"))?.exitCode).toBe(0);
+    handle = undefined;
+
+    // A new process: nothing in memory, the compose.complete long acked.
+    const after = await start({ trigger: "compose-gate" });
+    await after.decide("9", true);
+    await until(() => after.completes().length === 1);
+    expect(after.calls).toEqual([commitOf("9")]);
+    // Built: the pending record is gone (the other, still waiting, stays).
+    expect(readdirSync(join(outDir, ".pending-composes"))).toEqual([`${commitOf("8")}.json`]);
   });
 });

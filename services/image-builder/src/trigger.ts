@@ -2,8 +2,8 @@
 // messages are remembered (in memory, bounded: the oldest are forgotten first), and a satisfied
 // `atomic_ci_compose_gate` decision for a remembered commit releases its build. A decision may
 // also come before its compose.complete reaches us; it is remembered too and the build starts
-// when the compose arrives. A process restart forgets everything: composes decided after the
-// restart but completed before it are not built (docs/images.md).
+// when the compose arrives. This memory is the process's; the builder also keeps each waiting
+// compose on disk so a restart does not lose it (builder.ts, docs/images.md).
 import type { ComposeComplete, GreenwaveDecisionUpdate } from "@atomic-ci/messages";
 
 export const COMPOSE_GATE_CONTEXT = "atomic_ci_compose_gate";
