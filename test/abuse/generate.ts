@@ -5,11 +5,16 @@
 // path injection in names, NVRs, refs and paths, non-JSON bodies, wrong content type or
 // encoding, and forged user_id on the gatekeeper's decisions.
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadFedoraFixtures } from "@atomic-ci/messages";
 import type { WireProperties } from "@atomic-ci/bus";
 
 /** Where the shared Fedora message fixtures are. */
-export const FIXTURES_DIR = "/work/shared/fixtures/fedora-messages";
+/** `<repo root>/../shared/fixtures/fedora-messages/`, or below `$ATOMIC_CI_SHARED_DIR` when set (as the other suites find it). */
+export const FIXTURES_DIR = process.env["ATOMIC_CI_SHARED_DIR"]
+  ? join(process.env["ATOMIC_CI_SHARED_DIR"], "fixtures", "fedora-messages")
+  : fileURLToPath(new URL("../../../shared/fixtures/fedora-messages/", import.meta.url));
 
 /**
  * Every injected path and command names this marker: after the run, a file whose name holds

@@ -21,6 +21,9 @@ let probes: string;
 let canary: string;
 let tests: Map<string, TestCase>;
 
+/** A directory only the host has: the checkout the tests run from (never inside a composed tree). */
+const HOST_ONLY = process.cwd();
+
 // Each probe prints what it managed to do; a line `ESCAPED ...` is what must never appear.
 function probesFmf(hostDir: string, tree: string): string {
   return `duration: 1m
@@ -37,10 +40,10 @@ function probesFmf(hostDir: string, tree: string): string {
     echo evil > ${hostDir}/canary
     mkdir -p ${hostDir}/evil-dir && touch ${hostDir}/evil-dir/x && echo "made ${hostDir}/evil-dir (the sandbox's own /tmp)"
     touch ${tree}/usr/bin/evil
-    mkdir -p /work/evil && echo "ESCAPED made /work/evil"
+    mkdir -p ${HOST_ONLY}/atomic-ci-evil && echo "ESCAPED made ${HOST_ONLY}/atomic-ci-evil"
     echo 1 > /proc/sys/kernel/sysrq && echo "ESCAPED wrote /proc/sys"
     echo x > /proc/sysrq-trigger 2>/dev/null; touch /sys/evil && echo "ESCAPED wrote /sys"
-    ls -d /work /root/.ssh /sys/fs 2>/dev/null && echo "ESCAPED sees host directories"
+    ls -d ${HOST_ONLY} /root/.ssh /sys/fs 2>/dev/null && echo "ESCAPED sees host directories"
     exit 1
 /network:
   test: |
@@ -150,7 +153,7 @@ describe("hostile tests", () => {
     expect(await readFile(run.logPath, "utf8")).not.toContain("ESCAPED");
     expect(await readFile(canary, "utf8")).toBe("host\n");
     expect(existsSync(join(base, "evil-dir"))).toBe(false);
-    expect(existsSync("/work/evil")).toBe(false);
+    expect(existsSync(join(HOST_ONLY, "atomic-ci-evil"))).toBe(false);
     const { tree } = await trees.checkout(stable.commit);
     expect(existsSync(join(tree, "usr/bin/evil"))).toBe(false);
   });
