@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Outcomes, type HandlerContext } from "@atomic-ci/bus";
 import type { BootOutcome, BootTestOptions } from "@atomic-ci/images";
 import { ComposeComplete, defaultRegistry, ImageComplete, testCaseName, validateBody, type ResultsdbResult } from "@atomic-ci/messages";
-import { MemoryResultsStore, type TestCase } from "@atomic-ci/testing";
+import { MemoryPlanStore, MemoryResultsStore, type TestCase } from "@atomic-ci/testing";
 import { gitAdd, gitCommit, gitInit, type ToolContext } from "@atomic-ci/tools";
 import { testRunnerConfigSchema } from "./config.js";
 import { guestScript, ImageTester, imageSummaryTestcase, isImageTest } from "./images.js";
@@ -70,6 +70,8 @@ describe("ImageTester (boot replaced)", () => {
   let outcome: (opts: BootTestOptions) => BootOutcome;
   let tester: ImageTester;
   let store: MemoryResultsStore;
+  const documents = new MemoryPlanStore();
+  let makeTester: (documents?: MemoryPlanStore) => ImageTester;
 
   beforeAll(async () => {
     const distGit = join(dir, "rpms");
@@ -90,10 +92,11 @@ describe("ImageTester (boot replaced)", () => {
     await repo(definition, { "tests/tests.yml": sti(["atomic", "image"], "host-smoke") + sti(["atomic"], "containers"), "tests/host-smoke.sh": "true\n", "tests/containers.sh": "true\n" });
     store = new MemoryResultsStore();
     const settings = testRunnerConfigSchema.shape.testRunner.parse({ workDir: join(dir, "work"), distGit: { dir: distGit }, definition: { repo: definition }, artifactsUrl: "https://artifacts.example.invalid/runs/" });
-    tester = new ImageTester({
+    makeTester = (docs) => new ImageTester({
       bus: { publish: (topic: string, body: unknown) => { published.push({ topic, body: body as Record<string, unknown> }); return Promise.resolve(); } } as never,
       settings,
       store,
+      ...(docs ? { documents: docs } : {}),
       tools,
       now: () => new Date("2025-01-01T00:00:00Z"),
       bootTest: async (opts) => {
@@ -103,6 +106,7 @@ describe("ImageTester (boot replaced)", () => {
         return outcome(opts);
       },
     });
+    tester = makeTester(documents);
   });
 
   const passing = (opts: BootTestOptions): BootOutcome => ({
@@ -120,7 +124,7 @@ describe("ImageTester (boot replaced)", () => {
   it("boots once with boot-sanity and the tests tagged image, and reports each like a test in the tree", async () => {
     outcome = passing;
     const { compose, image } = bodies("1".repeat(64));
-    tester.observe({ topic: "org.fedoraproject.prod.pipeline.compose.complete", body: compose } as never);
+    await tester.observe({ topic: "org.fedoraproject.prod.pipeline.compose.complete", body: compose } as never);
     expect(await tester.handle({ topic: "org.fedoraproject.prod.pipeline.image.complete", body: image } as never, context)).toEqual(Outcomes.ack());
     expect(boots).toHaveLength(1);
     expect(boots[0]?.tests?.map((t) => t.name)).toEqual(["foo.smoke", "bar.smoke", "host.host-smoke"]);
@@ -163,7 +167,7 @@ describe("ImageTester (boot replaced)", () => {
       return { ...ok, status: "failed", results: ok.results.map((r) => (r.name === "foo.smoke" ? { ...r, outcome: "FAIL" as const, log: ["PASS foo/a", "FAIL foo/b"], exitCode: 1 } : r)) };
     };
     const before = published.length;
-    tester.observe({ topic: "x.pipeline.compose.complete", body: bodies("2".repeat(64)).compose } as never);
+    await tester.observe({ topic: "x.pipeline.compose.complete", body: bodies("2".repeat(64)).compose } as never);
     await tester.handle({ topic: "x.pipeline.image.complete", body: bodies("2".repeat(64)).image } as never, context);
     const foo = published.slice(before).find((m) => m.topic.endsWith("test.complete") && testCaseName(m.body as never) === "atomic-ci.image.foo.smoke.functional");
     expect(foo?.body["test"]).toMatchObject({ result: "failed", output: "FAIL foo/b" });
@@ -176,7 +180,7 @@ describe("ImageTester (boot replaced)", () => {
     outcome = () => ({ status: "error", kind: "timeout", reason: "no power-off within 300 s", results: [{ name: "boot-sanity", outcome: "PASS", log: [] }], timings: {}, console: "Kernel says hello\n" });
     const before = published.length;
     const bootsBefore = boots.length;
-    tester.observe({ topic: "x.pipeline.compose.complete", body: bodies("3".repeat(64)).compose } as never);
+    await tester.observe({ topic: "x.pipeline.compose.complete", body: bodies("3".repeat(64)).compose } as never);
     await tester.handle({ topic: "x.pipeline.image.complete", body: bodies("3".repeat(64)).image } as never, context);
     expect(boots.length - bootsBefore).toBe(3);
     const errors = published.slice(before).filter((m) => m.topic.endsWith("test.error"));
@@ -196,6 +200,20 @@ describe("ImageTester (boot replaced)", () => {
     await tester.handle({ topic: "x.pipeline.image.complete", body: bodies("3".repeat(64)).image } as never, context);
     const [again] = await store.latest({ item: ["3".repeat(64)], testcases: [imageSummaryTestcase("atomic-ci")] });
     expect(again?.outcome).toBe("PASSED");
+  });
+  it("still tests the compose's packages in the image after a restart: what it observed is kept in its documents", async () => {
+    outcome = passing;
+    const { compose, image } = bodies("5".repeat(64));
+    await tester.observe({ topic: "x.pipeline.compose.complete", body: compose } as never);
+    const restarted = makeTester(documents);
+    await restarted.handle({ topic: "x.pipeline.image.complete", body: image } as never, context);
+    expect(boots.at(-1)?.tests?.map((t) => t.name)).toEqual(["foo.smoke", "bar.smoke", "host.host-smoke"]);
+
+    // Without the documents the restarted runner knows only the host's own image tests.
+    const { compose: other, image: otherImage } = bodies("6".repeat(64));
+    await makeTester().observe({ topic: "x.pipeline.compose.complete", body: other } as never);
+    await makeTester().handle({ topic: "x.pipeline.image.complete", body: otherImage } as never, context);
+    expect(boots.at(-1)?.tests?.map((t) => t.name)).toEqual(["host.host-smoke"]);
   });
 });
 

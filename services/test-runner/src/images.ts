@@ -19,7 +19,7 @@ import {
   type ResultsdbOutcome,
   type ResultsdbResult,
 } from "@atomic-ci/messages";
-import { discoverHostTests, discoverPackageTests, parseChecks, verdict, type NewResult, type ResultsStore, type TestCase } from "@atomic-ci/testing";
+import { discoverHostTests, discoverPackageTests, parseChecks, verdict, type NewResult, type PlanStore, type ResultsStore, type TestCase } from "@atomic-ci/testing";
 import { runTool, type ToolContext } from "@atomic-ci/tools";
 import type { TestRunnerSection } from "./config.js";
 import { errorBody, gateResultOf, queuedBody, resultOf, slug, testcaseOf, testTypes, CI_CATEGORY, type CiContext, type GateGroup, type PlannedTest, type RunLinks } from "./messages.js";
@@ -39,7 +39,19 @@ export interface ImageTesterDeps {
   now: () => Date;
   /** The boot test; replaceable in unit tests. */
   bootTest?: typeof bootTest;
+  /**
+   * Where the compose and change set messages seen are kept (the plans' document store: Redis
+   * when the results are). A restart between a compose and its image must not shrink the
+   * image's tests to the host's own: the gate would pass on fewer tests than it should.
+   */
+  documents?: PlanStore;
 }
+
+/** Document keys of what `observe` keeps, beside the tree's plans. */
+const contextKeys = {
+  compose: (commit: string) => `image-context:compose:${commit}`,
+  changeSet: (id: string) => `image-context:change-set:${id}`,
+};
 
 /** One test planned for the booted image. */
 interface ImagePlanned extends PlannedTest {
@@ -85,15 +97,33 @@ export class ImageTester {
     this.workDir = resolve(deps.settings.workDir);
   }
 
-  /** Messages the tree's runner handles, remembered for the compose's changed builds and definition commit. */
-  observe(message: BusMessage): void {
+  /**
+   * Messages the tree's runner handles, remembered for the compose's changed builds and
+   * definition commit: in memory, and in `documents` so a restarted runner still knows them.
+   * A store that fails rejects, and the message is handled again (nothing is half-remembered).
+   */
+  async observe(message: BusMessage): Promise<void> {
     if (message.topic.endsWith("pipeline.change-set.queued")) {
       const parsed = ChangeSetQueued.safeParse(message.body);
-      if (parsed.success) remember(this.changeSets, parsed.data.change_set_id, parsed.data);
+      if (!parsed.success) return;
+      remember(this.changeSets, parsed.data.change_set_id, parsed.data);
+      await this.deps.documents?.put(contextKeys.changeSet(parsed.data.change_set_id), message.body);
     } else if (message.topic.endsWith("pipeline.compose.complete")) {
       const parsed = ComposeComplete.safeParse(message.body);
-      if (parsed.success) remember(this.composes, parsed.data.commit, parsed.data);
+      if (!parsed.success) return;
+      remember(this.composes, parsed.data.commit, parsed.data);
+      await this.deps.documents?.put(contextKeys.compose(parsed.data.commit), message.body);
     }
+  }
+
+  /** A remembered message: from memory, else from `documents` (after a restart). */
+  private async recall<T>(cache: Map<string, T>, key: string, docKey: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }): Promise<T | undefined> {
+    const cached = cache.get(key);
+    if (cached !== undefined || !this.deps.documents) return cached;
+    const parsed = schema.safeParse(await this.deps.documents.get(docKey));
+    if (!parsed.success) return undefined;
+    remember(cache, key, parsed.data);
+    return parsed.data;
   }
 
   async handle(message: BusMessage, context: HandlerContext): Promise<Outcome> {
@@ -111,7 +141,7 @@ export class ImageTester {
       context.log.warn({ commit: image.commit, formats: Object.keys(image.images) }, "image complete without a qcow2: nothing to boot");
       return;
     }
-    const compose = this.composes.get(image.commit);
+    const compose = await this.recall(this.composes, image.commit, contextKeys.compose(image.commit), ComposeComplete);
     const changeSetId = image.change_set_id ?? compose?.change_set_id ?? "unknown";
     const ctx = (): CiContext => ({
       compose: { compose_id: image.compose_id, commit: image.commit, os_version: image.os_version, change_set_id: changeSetId },
@@ -231,7 +261,8 @@ export class ImageTester {
       const test: TestCase = { ...sanity, id: `${component}/discovery`, package: component, name: "discovery", commit: "unknown" };
       failures.push({ planned: { test, gitDir, component, namespace: `${ns}.${slug(component)}`, type: "discovery" }, reason });
     };
-    const changeSet = this.changeSets.get(image.change_set_id ?? compose?.change_set_id ?? "");
+    const changeSetId = image.change_set_id ?? compose?.change_set_id;
+    const changeSet = changeSetId === undefined ? undefined : await this.recall(this.changeSets, changeSetId, contextKeys.changeSet(changeSetId), ChangeSetQueued);
     const distGitDir = settings.distGit.dir ? resolve(settings.distGit.dir) : undefined;
     if (distGitDir && (compose || changeSet)) {
       const pkgdiff = compose?.pkgdiff ?? { added: [], removed: [], upgraded: [], downgraded: [] };

@@ -78,10 +78,10 @@ export function createTestRunnerService(options: TestRunnerOptions = {}): TestRu
       // Closed in this order after the consumers stopped: the API (registered above), re-runs it accepted, then the store they write.
       ctx.onShutdown("reruns", () => runner.idle());
       if (closeStore) ctx.onShutdown("results-store", closeStore);
-      const images = new ImageTester({ bus: ctx.bus, settings, store, tools: { env: options.env ?? DEFAULT_TOOL_ENV }, now });
-      await ctx.consume((message: BusMessage, context: HandlerContext) => {
+      const images = new ImageTester({ bus: ctx.bus, settings, store, documents: plans, tools: { env: options.env ?? DEFAULT_TOOL_ENV }, now });
+      await ctx.consume(async (message: BusMessage, context: HandlerContext) => {
         if (message.topic.endsWith("pipeline.image.complete")) return images.handle(message, context);
-        images.observe(message);
+        await images.observe(message);
         return runner.handle(message, context);
       });
     },
