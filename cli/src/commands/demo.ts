@@ -14,6 +14,8 @@ import { AmqpBackend, DEFAULT_AMQP_URL, DEFAULT_REDIS_URL } from "../demo/proces
 import { buildFixtureWorld } from "../demo/world.js";
 import { EXIT } from "../errors.js";
 import { printJson } from "../io.js";
+import { createProgress, silentProgress, type Progress, type ProgressSettings } from "../progress.js";
+import { DEMO_STEPS, demoSteps } from "../demo/steps.js";
 import type { ProcessEnv } from "../services.js";
 
 const PREFIX = "org.fedoraproject.prod";
@@ -31,6 +33,30 @@ export interface DemoOptions {
   redisUrl?: string;
   /** Where the demo's lines go; default stdout (the benchmark keeps them for later). */
   say?: (line?: string) => void;
+  /** Step n/N of the demo on stderr (a bar at a terminal, plain lines otherwise); none when absent. */
+  progress?: ProgressSettings;
+}
+
+/** The last line of `demo --json` (docs/demo.md); the end-to-end tests read it. */
+export interface DemoSummary {
+  ok: boolean;
+  error?: string;
+  bus: "memory" | "amqp";
+  /** Where the services ran (processes, queues, exchange), from the backend. */
+  run?: Record<string, unknown>;
+  seconds: number;
+  world: string;
+  definition: string;
+  dead_lettered: number;
+  baseline: Pick<ComposeSummary, "repo" | "ref" | "commit" | "os_version"> | null;
+  composes: ComposeSummary[];
+  gating: GatingSummary[];
+  public_dir: string;
+  public_key: string;
+  delivered: DeliveredSummary[];
+  held: HeldSummary[];
+  /** Services that did not stop cleanly: not a failure. */
+  notes: string[];
 }
 
 function stdoutLine(line = ""): void {
@@ -82,8 +108,18 @@ async function badMessages(backend: DemoBackend, say: (line?: string) => void): 
  * runs one process per service on RabbitMQ and Redis. Exit 1 when anything it shows did not happen.
  */
 export async function demoCommand(options: DemoOptions): Promise<number> {
+  const progress = options.progress ? createProgress(DEMO_STEPS.length, options.progress) : silentProgress;
+  try {
+    return await demo(options, progress);
+  } finally {
+    // Whatever failed: the bar's redraw timer must not keep the process alive.
+    progress.stop();
+  }
+}
+
+async function demo(options: DemoOptions, progress: Progress): Promise<number> {
   const started = Date.now();
-  const say = options.say ?? stdoutLine;
+  const { say, step } = demoSteps(options.say ?? stdoutLine, progress);
   /** When a part starts, from the demo's start: where the time goes. */
   const at = () => `[${((Date.now() - started) / 1000).toFixed(1)} s]`;
   const mode = options.bus ?? "memory";
@@ -92,6 +128,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const logFile = mode === "memory" ? join(dir, "services.log") : join(dir, "logs");
 
   say(mode === "memory" ? "atomic-ci demo: the six services in one process on the embedded (in-memory) bus" : "atomic-ci demo: one process per service on RabbitMQ and Redis");
+  step(0);
   say("Fixture world (a miniature Fedora Atomic Host of real RPMs; built once, then cached) ...");
   const world = await buildFixtureWorld({ env: options.env });
   say(`  ${world.root} (${world.cached ? "cached" : `built in ${world.buildSeconds} s`}): ${world.builds.length} builds, definition ${world.hostDefinition.ref}`);
@@ -122,10 +159,12 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     await Promise.race([
       interrupted,
       (async () => {
+        step(1);
         await b.start(PIPELINE);
         say(`  ${b.description}`);
         say(`  services: ${b.started.join(", ")} (${GATES.join(", ")} join for the gates, ${DELIVERY.join(", ")} for delivery)`);
         say();
+        step(2);
         deadLettered = await badMessages(b, say);
         if (deadLettered < 0) failure = `only ${-deadLettered} bad message(s) were dead-lettered`;
         say();
@@ -159,6 +198,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   } catch (err) {
     failure ??= err instanceof Error ? err.message : String(err);
   } finally {
+    progress.stop();
     notes.push(...((await backend?.stop("demo finished")) ?? []));
     logs?.end();
     await key.dispose();
@@ -170,7 +210,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   say(`  pipeline OSTree repository ${join(dir, "repo")}; public tree ${publicDirOf(dir)} (signing key ${key.publicKeyPath})`);
   say(`  service logs (JSON lines) ${logFile}`);
   if (options.json) {
-    printJson({
+    const summary: DemoSummary = {
       ok: !failure,
       ...(failure ? { error: failure } : {}),
       bus: mode,
@@ -187,7 +227,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       delivered: delivery.delivered,
       held: delivery.held,
       notes,
-    });
+    };
+    printJson(summary);
   }
   return failure ? EXIT.failure : EXIT.ok;
 }

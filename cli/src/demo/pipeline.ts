@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Bus } from "@atomic-ci/bus";
+import { PackageDiff } from "@atomic-ci/messages";
 import { gitEnv, runTool, type ToolEnv } from "@atomic-ci/tools";
 import { pinPackage } from "../definition/pin.js";
 import type { Seen, Watcher } from "./watch.js";
@@ -23,7 +24,7 @@ export interface ComposeSummary {
   commit: string;
   os_version: string;
   reused: boolean;
-  pkgdiff: unknown;
+  pkgdiff: PackageDiff;
   /** The committed package set (from the compose JSON). */
   packages: string[];
 }
@@ -39,8 +40,8 @@ export interface PipelineDeps {
   say: (line?: string) => void;
 }
 
-function upgrades(diff: unknown, key: "upgraded" | "downgraded"): { from: string; to: string }[] {
-  return ((diff as Record<string, unknown> | undefined)?.[key] ?? []) as { from: string; to: string }[];
+function upgrades(diff: PackageDiff, key: "upgraded" | "downgraded"): { from: string; to: string }[] {
+  return diff[key];
 }
 
 async function summarise(step: ComposeSummary["step"], outcome: Seen): Promise<ComposeSummary> {
@@ -57,7 +58,7 @@ async function summarise(step: ComposeSummary["step"], outcome: Seen): Promise<C
     commit: String(b["commit"]),
     os_version: String(b["os_version"]),
     reused: b["reused"] === true,
-    pkgdiff: b["pkgdiff"],
+    pkgdiff: PackageDiff.parse(b["pkgdiff"]),
     packages: json.packages,
   };
 }
@@ -67,7 +68,7 @@ function show(deps: PipelineDeps, c: ComposeSummary): void {
   deps.say(`    ref      ${c.ref}`);
   deps.say(`    commit   ${c.commit}`);
   deps.say(`    version  ${c.os_version}`);
-  const diff = c.pkgdiff as { added: string[]; removed: string[] };
+  const diff = c.pkgdiff;
   const lines = [
     ...upgrades(c.pkgdiff, "upgraded").map((u) => `↑ ${u.from} → ${u.to}`),
     ...upgrades(c.pkgdiff, "downgraded").map((u) => `↓ ${u.from} → ${u.to}`),
