@@ -4,7 +4,8 @@ import { validateCommand } from "./commands/validate.js";
 import { publishCommand } from "./commands/publish.js";
 import { tailCommand } from "./commands/tail.js";
 import { serveCommand } from "./commands/serve.js";
-import { requestCommand } from "./commands/request.js";
+import { DEFAULT_WAIT_SECONDS, requestCommand } from "./commands/request.js";
+import type { ProgressSettings } from "./progress.js";
 import { releaseRequestCommand } from "./commands/hold.js";
 import { rollbackCommand } from "./commands/rollback.js";
 import { DEFAULT_TOPIC_PREFIX } from "@atomic-ci/runtime";
@@ -23,8 +24,15 @@ const GATEKEEPER_URL = process.env["ATOMIC_CI_GATEKEEPER_URL"];
 /** The test-runner's results API and the dashboard `status` reads when --results / --dashboard are not given. */
 const RESULTS_URL = process.env["ATOMIC_CI_RESULTS_URL"];
 const DASHBOARD_URL = process.env["ATOMIC_CI_DASHBOARD_URL"];
+/** CI systems set CI (to true, or a name): their logs get plain progress lines, never a bar. */
+const CI = process.env["CI"] !== undefined && !["", "0", "false"].includes(process.env["CI"].toLowerCase());
 /** Handed to the tools the CLI and the in-process services run (git, dnf, ostree need PATH). */
 const TOOL_ENV = process.env;
+
+/** Progress of long steps goes to stderr: a bar at a terminal, plain lines otherwise (cli/src/progress.ts). */
+function progressSettings(json: boolean): ProgressSettings {
+  return { stream: process.stderr, json, ci: CI };
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -103,31 +111,68 @@ function buildProgram(setExit: (code: number) => void): Command {
       const { demoCommand } = await import("./commands/demo.js");
       const amqpUrl = opts.amqpUrl ?? process.env["AMQP_URL"];
       const redisUrl = opts.redisUrl ?? process.env["REDIS_URL"];
-      setExit(await demoCommand({ json: opts.json === true, env: TOOL_ENV, bus: opts.bus, ...(amqpUrl ? { amqpUrl } : {}), ...(redisUrl ? { redisUrl } : {}) }));
+      setExit(await demoCommand({ json: opts.json === true, env: TOOL_ENV, bus: opts.bus, progress: progressSettings(opts.json === true), ...(amqpUrl ? { amqpUrl } : {}), ...(redisUrl ? { redisUrl } : {}) }));
     });
 
   const request = program.command("request").description("ask the pipeline for something now (published to $AMQP_URL as pipeline.operator.request)");
   const prefixOption = () => new Option("--prefix <prefix>", "topic prefix of the deployment").default(DEFAULT_TOPIC_PREFIX);
-  request
-    .command("compose")
-    .description("compose the host definition now")
-    .requiredOption("--reason <text>", "why (free text or a ticket URL)")
-    .option("--package <name>", "host package the compose is about (repeatable)", collect)
-    .option("--by <user>", "operator account (default: the local user)")
-    .addOption(prefixOption())
-    .action(async (opts: { reason: string; package?: string[]; by?: string; prefix: string }) => {
-      setExit(await requestCommand({ action: "compose", reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.package ? { packages: opts.package } : {}), ...(opts.by ? { by: opts.by } : {}) }));
-    });
-  request
-    .command("rerun")
-    .description("run a change set again (e.g. after an infrastructure failure, instead of waiving it)")
-    .argument("<change-set>", "change set id (cs-...)")
-    .requiredOption("--reason <text>", "why (free text or a ticket URL)")
-    .option("--by <user>", "operator account (default: the local user)")
-    .addOption(prefixOption())
-    .action(async (changeSet: string, opts: { reason: string; by?: string; prefix: string }) => {
-      setExit(await requestCommand({ action: "rerun", changeSet, reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.by ? { by: opts.by } : {}) }));
-    });
+  // --wait: follow the request on the bus (cli/src/follow.ts); --wait-for implies it.
+  const waitOptions = (c: Command) =>
+    c
+      .option("--wait", "follow what the pipeline does with the request, with progress on stderr, until the compose gate decides (exit 0 passed, 1 ignored, compose error, gate failed or timeout)")
+      .addOption(new Option("--wait-for <stage>", "wait until `gate` (the compose gate decides; what --wait alone does) or `delivered` (a stream has the release; image errors and the image gate can fail it too); implies --wait").choices(["gate", "delivered"]))
+      .option("--timeout <seconds>", "with --wait: give up after this many seconds (exit 1)", positiveInt, DEFAULT_WAIT_SECONDS)
+      .option("--gatekeeper <url>", "with --wait: the gatekeeper, asked for the gate's decision when the compose reuses an earlier commit (default $ATOMIC_CI_GATEKEEPER_URL)")
+      .option("--product-version <pv>", "with --wait: product version of that decision", "fedora-41");
+  interface WaitOpts {
+    wait?: boolean;
+    waitFor?: "gate" | "delivered";
+    timeout: number;
+    gatekeeper?: string;
+    productVersion: string;
+    json?: boolean;
+  }
+  const waitArgs = (opts: WaitOpts) => {
+    const wait = opts.waitFor ?? (opts.wait ? "gate" : undefined);
+    if (wait === undefined) return { json: opts.json === true };
+    const abort = new AbortController();
+    process.once("SIGINT", () => abort.abort());
+    process.once("SIGTERM", () => abort.abort());
+    const gatekeeper = opts.gatekeeper ?? GATEKEEPER_URL;
+    return {
+      json: opts.json === true,
+      wait,
+      timeoutSeconds: opts.timeout,
+      signal: abort.signal,
+      progress: progressSettings(opts.json === true),
+      productVersion: opts.productVersion,
+      ...(gatekeeper === undefined ? {} : { gatekeeper }),
+    };
+  };
+  waitOptions(
+    request
+      .command("compose")
+      .description("compose the host definition now")
+      .requiredOption("--reason <text>", "why (free text or a ticket URL)")
+      .option("--package <name>", "host package the compose is about (repeatable)", collect)
+      .option("--by <user>", "operator account (default: the local user)")
+      .addOption(prefixOption())
+      .option("--json", "print {action, id, routing_key, broker} (with --wait: and the outcome) as one JSON object"),
+  ).action(async (opts: { reason: string; package?: string[]; by?: string; prefix: string } & WaitOpts) => {
+    setExit(await requestCommand({ action: "compose", reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...waitArgs(opts), ...(opts.package ? { packages: opts.package } : {}), ...(opts.by ? { by: opts.by } : {}) }));
+  });
+  waitOptions(
+    request
+      .command("rerun")
+      .description("run a change set again (e.g. after an infrastructure failure, instead of waiving it)")
+      .argument("<change-set>", "change set id (cs-...)")
+      .requiredOption("--reason <text>", "why (free text or a ticket URL)")
+      .option("--by <user>", "operator account (default: the local user)")
+      .addOption(prefixOption())
+      .option("--json", "print {action, id, routing_key, broker} (with --wait: and the outcome) as one JSON object"),
+  ).action(async (changeSet: string, opts: { reason: string; by?: string; prefix: string } & WaitOpts) => {
+    setExit(await requestCommand({ action: "rerun", changeSet, reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...waitArgs(opts), ...(opts.by ? { by: opts.by } : {}) }));
+  });
   request
     .command("rerun-test")
     .description("run one test again on the commit it ran on (e.g. after an infrastructure failure, instead of waiving it); the gates re-decide on the new result")
@@ -137,8 +182,21 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--by <user>", "operator account (default: the local user)")
     .option("--api <url>", "POST to this test-runner's results API (e.g. http://test-runner:8082/) instead of publishing on $AMQP_URL")
     .addOption(prefixOption())
-    .action(async (opts: { compose: string; test: string; reason: string; by?: string; api?: string; prefix: string }) => {
-      setExit(await requestCommand({ action: "rerun-test", compose: opts.compose, testcase: opts.test, reason: opts.reason, prefix: opts.prefix, amqpUrl: AMQP_URL, ...(opts.by ? { by: opts.by } : {}), ...(opts.api ? { api: opts.api } : {}) }));
+    .option("--json", "print {action, id, routing_key, broker} (with --api: the queued result) as one JSON object")
+    .action(async (opts: { compose: string; test: string; reason: string; by?: string; api?: string; prefix: string; json?: boolean }) => {
+      setExit(
+        await requestCommand({
+          action: "rerun-test",
+          compose: opts.compose,
+          testcase: opts.test,
+          reason: opts.reason,
+          prefix: opts.prefix,
+          amqpUrl: AMQP_URL,
+          json: opts.json === true,
+          ...(opts.by ? { by: opts.by } : {}),
+          ...(opts.api ? { api: opts.api } : {}),
+        }),
+      );
     });
 
   // Release streams: the publisher's manual holds and rollbacks (published as pipeline.operator.request).

@@ -1,6 +1,7 @@
-import { decodeMessage, type WireProperties } from "@atomic-ci/bus";
+import { decodeMessage } from "@atomic-ci/bus";
 import { defaultRegistry } from "@atomic-ci/messages";
 import amqp from "amqplib";
+import { toProperties } from "../bus-watch.js";
 import { EXIT } from "../errors.js";
 import { printJson } from "../io.js";
 
@@ -10,14 +11,6 @@ export interface TailArgs {
   exchange: string;
   amqpUrl: string;
   maxBodyBytes: number;
-}
-
-function toProperties(p: amqp.MessageProperties): WireProperties {
-  const props: WireProperties = { headers: p.headers ?? {} };
-  if (typeof p.contentType === "string") props.contentType = p.contentType;
-  if (typeof p.contentEncoding === "string") props.contentEncoding = p.contentEncoding;
-  if (typeof p.messageId === "string") props.messageId = p.messageId;
-  return props;
 }
 
 /**
