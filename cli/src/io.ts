@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { userInfo } from "node:os";
 import { parseMessageDocument, type MessageDocument } from "@atomic-ci/messages";
 import { UsageError } from "./errors.js";
 
@@ -41,4 +42,13 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   const line = (r: readonly string[]) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
   return [line(all[0] ?? []), line(widths.map((w) => "-".repeat(w))), ...all.slice(1).map(line)].join("\n");
+}
+
+/** The operator account when `--by`/`--username` is not given: the local user ("unknown" where there is no passwd entry, e.g. some containers). */
+export function localOperator(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
+  }
 }

@@ -9,66 +9,14 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "vitest";
+// The shapes of the demo's --json line, from the CLI itself (a type-only import: nothing of the CLI is loaded).
+import type { ComposeSummary, DeliveredSummary, DemoSummary } from "../../cli/src/index.js";
 import { serve, tool } from "../publish/support.js";
 import { REPO_ROOT } from "../support/cli.js";
 
 const run = promisify(execFile);
 const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const MAIN = join(REPO_ROOT, "cli", "src", "main.ts");
-
-export interface Compose {
-  step: string;
-  repo: string;
-  ref: string;
-  commit: string;
-  os_version: string;
-  reused: boolean;
-  packages: string[];
-  pkgdiff: { upgraded: { from: string; to: string }[]; downgraded: { from: string; to: string }[] };
-}
-
-export interface Gating {
-  case: string;
-  change: string;
-  verdict: string;
-  decisive_requirement: { type: string; testcase: string } | null;
-  summary: string;
-}
-
-export interface Delivered {
-  stream: string;
-  version: string;
-  commit: string;
-  ref: string;
-  repo: string;
-  stream_metadata: string;
-  release_metadata: string;
-  images: string[];
-}
-
-export interface Held {
-  stream: string;
-  version: string;
-  commit: string;
-  reasons: { kind: string; detail: string }[];
-  then: string;
-}
-
-export interface DemoSummary {
-  ok: boolean;
-  error?: string;
-  bus: "memory" | "amqp";
-  seconds: number;
-  run?: Record<string, unknown>;
-  dead_lettered: number;
-  composes: Compose[];
-  gating: Gating[];
-  public_dir: string;
-  public_key: string;
-  delivered: Delivered[];
-  held: Held[];
-  notes: string[];
-}
 
 export interface DemoRun {
   code: number;
@@ -104,7 +52,7 @@ const GOOD_BUILD = "ostree-2024.9-1.fc41";
 export async function checkComposes(summary: DemoSummary): Promise<void> {
   expect(summary.dead_lettered).toBe(4);
   expect(summary.composes.map((c) => c.step)).toEqual(["koji-build", "pin", "no-op"]);
-  const [built, pinned, noop] = summary.composes as [Compose, Compose, Compose];
+  const [built, pinned, noop] = summary.composes as [ComposeSummary, ComposeSummary, ComposeSummary];
   expect(built.pkgdiff.upgraded).toContainEqual({ from: "ostree-2024.8-1.fc41.x86_64", to: "ostree-2024.9-1.fc41.x86_64" });
   expect(built.packages).toContain("ostree-2024.9-1.fc41.x86_64");
   expect(pinned.packages.filter((p) => p.startsWith("podman-"))).toEqual(["podman-5:5.1.2-1.fc41.x86_64"]);
@@ -156,7 +104,7 @@ export async function checkDelivery(summary: DemoSummary): Promise<void> {
   const freezeHeld = summary.held.find((h) => h.reasons.some((r) => r.kind === "freeze"));
   expect(freezeHeld?.then).toBe("delivered after the freeze was lifted");
   expect(summary.delivered.length).toBeGreaterThanOrEqual(1);
-  const [delivered] = summary.delivered as [Delivered];
+  const [delivered] = summary.delivered as [DeliveredSummary];
   expect(delivered.commit).toBe(freezeHeld?.commit);
   expect(delivered.commit).not.toBe(gateHeld?.commit);
   // What was held at the gate was never delivered, anywhere.

@@ -1,12 +1,11 @@
-import { userInfo } from "node:os";
 import { OPERATOR_REQUEST_TOPIC, PIPELINE_SPEC_VERSION, StreamName, type OperatorRequest } from "@atomic-ci/messages";
 import { redactUrl } from "@atomic-ci/telemetry";
 import { withAmqpBus } from "../amqp-bus.js";
 import { EXIT, UsageError } from "../errors.js";
-import { printJson } from "../io.js";
+import { localOperator, printJson } from "../io.js";
 
-export interface ReleaseRequestArgs {
-  action: "hold" | "unhold" | "rollback";
+/** What `hold`, `unhold` and `rollback` are called with (the action aside). */
+export interface ReleaseRequestOptions {
   stream: string;
   /** rollback only: the release to go back to. */
   to?: string;
@@ -18,12 +17,8 @@ export interface ReleaseRequestArgs {
   json?: boolean;
 }
 
-function byDefault(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return "unknown";
-  }
+export interface ReleaseRequestArgs extends ReleaseRequestOptions {
+  action: "hold" | "unhold" | "rollback";
 }
 
 /**
@@ -38,7 +33,7 @@ export async function releaseRequestCommand(args: ReleaseRequestArgs): Promise<n
   const common = {
     version: PIPELINE_SPEC_VERSION,
     generated_at: new Date().toISOString(),
-    requested_by: args.by ?? byDefault(),
+    requested_by: args.by ?? localOperator(),
     reason: args.reason?.trim() || `${args.action} requested from the command line`,
   };
   let body: OperatorRequest;

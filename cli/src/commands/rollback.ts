@@ -1,14 +1,4 @@
-import { releaseRequestCommand } from "./hold.js";
-
-export interface RollbackArgs {
-  stream: string;
-  to?: string;
-  reason?: string;
-  by?: string;
-  prefix: string;
-  amqpUrl: string;
-  json?: boolean;
-}
+import { releaseRequestCommand, type ReleaseRequestOptions } from "./hold.js";
 
 /**
  * `rollback STREAM [--to VERSION]`: ask the publisher to move the stream's ref back (signed) to
@@ -16,6 +6,6 @@ export interface RollbackArgs {
  * releases as dead-ends in updates/<stream>.json. The publisher answers
  * `pipeline.release.rolled-back`.
  */
-export function rollbackCommand(args: RollbackArgs): Promise<number> {
+export function rollbackCommand(args: ReleaseRequestOptions): Promise<number> {
   return releaseRequestCommand({ action: "rollback", ...args });
 }

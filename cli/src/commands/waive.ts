@@ -1,6 +1,5 @@
-import { userInfo } from "node:os";
 import { EXIT, UsageError } from "../errors.js";
-import { printJson } from "../io.js";
+import { localOperator, printJson } from "../io.js";
 
 export interface WaiveArgs {
   subjectType: string;
@@ -17,14 +16,6 @@ export interface WaiveArgs {
 }
 
 const WAIVERS_PATH = "/api/v1.0/waivers";
-
-function defaultUsername(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return "unknown";
-  }
-}
 
 function waiversUrl(base: string): string {
   let url: URL;
@@ -52,7 +43,7 @@ export async function waiveCommand(args: WaiveArgs): Promise<number> {
     product_version: args.productVersion,
     waived: args.revoke !== true,
     comment: args.comment,
-    username: args.username ?? defaultUsername(),
+    username: args.username ?? localOperator(),
     ...(args.scenario !== undefined ? { scenario: args.scenario } : {}),
   };
   let res: Response;
