@@ -102,6 +102,25 @@ describe("repositories", () => {
   });
 });
 
+describe("lookaside", () => {
+  it("holds every file a dist-git sources file lists, in Fedora's layout, with that SHA512", () => {
+    let checked = 0;
+    for (const pkg of world.packages) {
+      const sources = join(pkg.distGit, "sources");
+      if (!existsSync(sources)) continue;
+      for (const line of readFileSync(sources, "utf8").trim().split("\n")) {
+        const [, file = "", sha512 = ""] = /^SHA512 \((.+)\) = ([0-9a-f]{128})$/.exec(line) ?? [];
+        const stored = join(world.lookaside.root, pkg.name, file, "sha512", sha512, file);
+        expect(createHash("sha512").update(readFileSync(stored)).digest("hex"), stored).toBe(sha512);
+        checked++;
+      }
+    }
+    // busybox's binary and the kernel's files.
+    expect(checked).toBeGreaterThanOrEqual(2);
+    expect(world.lookaside.url).toBe(`file://${world.lookaside.root}`);
+  });
+});
+
 describe("the host", () => {
   it("depsolves with dnf from the stable repo to exactly the lockfile's packages and versions", async () => {
     const lock = JSON.parse(readFileSync(world.hostDefinition.lockfile, "utf8")) as { packages: Record<string, { evra: string }> };

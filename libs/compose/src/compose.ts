@@ -14,7 +14,7 @@ import { computeInputHash } from "./input-hash.js";
 import { DirLock, type Lock } from "./lock.js";
 import { jsonToGVariant, packageDiff, parsePkglist, pkglistGVariant } from "./metadata.js";
 import { importPackages, uncachedPackages } from "./pkgcache.js";
-import { buildRequests, parseCandidates } from "./requests.js";
+import { buildRequests, candidateRequest, parseCandidates } from "./requests.js";
 import { findByInputHash, recordInputHash } from "./reuse.js";
 import { loadRepos } from "./repos.js";
 import type { ComposeResult, ResolvedPackage } from "./result.js";
@@ -30,14 +30,34 @@ export interface ComposeOptions {
   repo: string;
   /** Scratch space: each compose works in its own directory below it and removes it. */
   workDir: string;
-  /** The change set's builds: the repository holding them and their RPMs' NEVRAs. */
-  candidates?: { repo: { id: string; url: string }; nevras: readonly string[] };
+  /**
+   * The change set's builds: the repository holding them and their RPMs' NEVRAs — one set (the
+   * Koji candidates repository) or several (plus the composer's scratch builds). Each
+   * repository shows dnf only its own set's NEVRAs.
+   */
+  candidates?: CandidateSet | readonly CandidateSet[];
   changeSetId?: string;
   /** Serialises composes of one ref. Default: a DirLock inside the repository. */
   lock?: Lock;
   /** Where compose JSONs go. Default: `composes/` beside the repository. */
   composesDir?: string;
   now?: () => Date;
+}
+
+export interface CandidateSet {
+  repo: { id: string; url: string };
+  nevras: readonly string[];
+  /** Give the repository dnf priority 1, so its packages win over same-named ones elsewhere (scratch builds of an unbumped release). */
+  preferred?: boolean;
+}
+
+/** The candidate sets as a list (one set is a list of one); repository ids must differ. */
+export function candidateSets(candidates: ComposeOptions["candidates"]): readonly CandidateSet[] {
+  if (candidates === undefined) return [];
+  const sets: readonly CandidateSet[] = "repo" in candidates ? [candidates] : candidates;
+  const ids = sets.map((s) => s.repo.id);
+  if (new Set(ids).size !== ids.length) throw new TypeError(`candidate repositories must have distinct ids: ${ids.join(", ")}`);
+  return sets;
 }
 
 export const COMPOSE_EXTENSIONS_DIR = join("extensions", "atomic-ci");
@@ -66,17 +86,22 @@ async function composeOnce(options: ComposeOptions, ctx: ToolContext, useDepsolv
     const { treefile } = loaded;
     const ref = safeRef(treefile.ref);
     const lock = await loadDefinitionLock(dirname(resolve(options.treefile)), treefile.basearch);
-    const candidates = parseCandidates(options.candidates?.nevras ?? []);
+    const sets = candidateSets(options.candidates);
+    const candidateNevras = sets.flatMap((s) => s.nevras);
+    const candidates = parseCandidates(candidateNevras);
     const requests = buildRequests(treefile, lock, candidates);
     const repos: DnfRepo[] = await loadRepos(dirname(resolve(options.treefile)), treefile.repos);
-    if (options.candidates) repos.push({ ...options.candidates.repo, only: requests.visibleCandidates });
+    for (const set of sets) {
+      const only = parseCandidates(set.nevras).map(candidateRequest).sort();
+      repos.push({ ...set.repo, only, ...(set.preferred ? { priority: 1 } : {}) });
+    }
     const dnfOptions = { workDir: work, repos, requests: requests.install, exclude: treefile.excludePackages, releasever: treefile.releasever ?? "", basearch: treefile.basearch, weakDeps: treefile.recommends };
     t = mark("load", t);
 
     // Unsafe repository URLs and ids are refused by dnfDownload; the cache must not get past that check.
     for (const r of repos) safeRepoUrl(r.url);
     const hasRepo = existsSync(join(repo, "config"));
-    const cacheKey = useDepsolveCache ? await depsolveKey({ ...dnfOptions, lock, candidates: options.candidates?.nevras ?? [] }) : undefined;
+    const cacheKey = useDepsolveCache ? await depsolveKey({ ...dnfOptions, lock, candidates: candidateNevras }) : undefined;
     let solved: Resolution | undefined = cacheKey !== undefined && hasRepo ? await readDepsolveCache(repo, cacheKey, repos) : undefined;
     const depsolveCached = solved !== undefined;
     if (solved) {
@@ -97,7 +122,7 @@ async function composeOnce(options: ComposeOptions, ctx: ToolContext, useDepsolv
       await ostreeInit(repo, "archive", ctx);
     }
     if (!depsolveCached) {
-      const key = cacheKey ?? (await depsolveKey({ ...dnfOptions, lock, candidates: options.candidates?.nevras ?? [] }));
+      const key = cacheKey ?? (await depsolveKey({ ...dnfOptions, lock, candidates: candidateNevras }));
       if (key !== undefined) await writeDepsolveCache(repo, key, solved, repos);
     }
     const record = { repo, ref, inputHash, packages, lockfile, depsolveCached, composesDir: options.composesDir ?? join(dirname(repo), "composes") };

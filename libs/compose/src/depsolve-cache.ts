@@ -73,11 +73,16 @@ export async function depsolveKey(input: DepsolveKeyInput): Promise<string | und
     lock: [...input.lock.packages].map(([name, p]) => [name, p.evra ?? null, p.evr ?? null, p.digest ?? null]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
     candidates: [...input.candidates].sort(),
     // Order matters to dnf (ties between repositories), so it is kept.
+    // repomd.xml names its primary metadata by checksum, and primary names every RPM by its
+    // sha256: so a repository whose RPMs changed (a scratch build of a new PR head with the
+    // same NEVRA) has another repomd digest, and another key.
     repos: input.repos.map((r, i) => ({
       id: r.id,
       url: r.url,
       only: r.only === undefined ? null : [...r.only].sort(),
       repomd: createHash("sha256").update(repomds[i] ?? "").digest("hex"),
+      // Only when set, so the keys of composes without it stay what they were.
+      ...(r.priority === undefined ? {} : { priority: r.priority }),
     })),
   };
   return createHash("sha256").update(canonicalJson(doc)).digest("hex");

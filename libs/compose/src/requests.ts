@@ -22,6 +22,11 @@ export function parseCandidates(nevras: readonly string[]): Nevra[] {
   return nevras.map((text, i) => parseNevra(text, { file: "(change set)", key: `candidates.${i}` }));
 }
 
+/** A candidate as dnf is asked for it and as `includepkgs` lists it: `name-[E:]V-R.arch`. */
+export function candidateRequest(c: Nevra): string {
+  return `${c.name}-${evrText(c)}.${c.arch}`;
+}
+
 export function buildRequests(treefile: Treefile, lock: Lockfile, candidates: readonly Nevra[]): Requests {
   const wanted = new Set([...lock.packages.keys(), ...treefile.packageSpecs.map((s) => s.name)]);
   const byName = new Map<string, Nevra>();
@@ -41,7 +46,7 @@ export function buildRequests(treefile: Treefile, lock: Lockfile, candidates: re
   }
   const visibleCandidates: string[] = [];
   for (const c of candidates) {
-    const nevra = `${c.name}-${evrText(c)}.${c.arch}`;
+    const nevra = candidateRequest(c);
     visibleCandidates.push(nevra);
     // A subpackage the host does not have (a -devel) stays available as a dependency but is not asked for.
     if (wanted.has(c.name)) install.add(nevra);

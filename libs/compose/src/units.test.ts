@@ -13,7 +13,8 @@ import { canonicalJson } from "./input-hash.js";
 import { DirLock } from "./lock.js";
 import { packageDiff, parsePkglist, pkglistGVariant } from "./metadata.js";
 import { escapeRefComponent } from "./pkgcache.js";
-import { buildRequests, parseCandidates } from "./requests.js";
+import { buildRequests, candidateRequest, parseCandidates } from "./requests.js";
+import { candidateSets } from "./compose.js";
 import type { ResolvedPackage } from "./result.js";
 
 const treefile = (packages: string[]): Treefile =>
@@ -138,6 +139,7 @@ describe("depsolveKey", () => {
       { ...input, candidates: ["podman-5:5.3.0-1.fc41.x86_64"] },
       { ...input, lock: parseLockfile(JSON.stringify({ packages: { podman: { evra: "5:5.1.2-1.fc41.x86_64" } } })) },
       { ...input, repos: [{ id: "stable", url: pathToFileURL(dir).href, only: ["bash-5.2-1.fc41.x86_64"] }] },
+      { ...input, repos: [{ id: "stable", url: pathToFileURL(dir).href, priority: 1 }] },
     ];
     const keys = await Promise.all(changed.map((c) => depsolveKey(c)));
     expect(new Set([key, ...keys]).size).toBe(changed.length + 1);
@@ -145,5 +147,21 @@ describe("depsolveKey", () => {
     expect(await depsolveKey(input)).not.toBe(key);
     // A repository whose metadata cannot be read: no key, so no caching (dnf will say what is wrong).
     expect(await depsolveKey({ ...input, repos: [{ id: "gone", url: pathToFileURL(join(dir, "nope")).href }] })).toBeUndefined();
+  });
+});
+
+describe("candidate sets", () => {
+  const koji = { repo: { id: "candidates", url: "file:///srv/candidates" }, nevras: ["podman-5:5.3.0-1.fc41.x86_64"] };
+  const scratch = { repo: { id: "scratch", url: "file:///srv/work/scratch/repo" }, nevras: ["chrony-4.6.1-2.fc41.x86_64"], preferred: true };
+
+  it("takes one set (the Koji candidates, as before) or several, and refuses two repositories with one id", () => {
+    expect(candidateSets(undefined)).toEqual([]);
+    expect(candidateSets(koji)).toEqual([koji]);
+    expect(candidateSets([koji, scratch])).toEqual([koji, scratch]);
+    expect(() => candidateSets([koji, { ...scratch, repo: { ...scratch.repo, id: "candidates" } }])).toThrow(/distinct ids/);
+  });
+
+  it("names candidates as dnf is asked for them", () => {
+    expect(parseCandidates([...koji.nevras, ...scratch.nevras]).map(candidateRequest)).toEqual(["podman-5:5.3.0-1.fc41.x86_64", "chrony-4.6.1-2.fc41.x86_64"]);
   });
 });

@@ -15,7 +15,20 @@ export {
   safeRpmVersion,
   UnsafeArgumentError,
 } from "./argv.js";
-export { rpmbuild, writtenRpms, type RpmbuildOptions, type RpmbuildResult } from "./rpmbuild.js";
+export { rpmbuild, rpmFilesIn, writtenRpms, type RpmbuildOptions, type RpmbuildResult } from "./rpmbuild.js";
+export { runSandboxed, SANDBOX_ETC, SANDBOX_PATH, SANDBOX_STARTED, SandboxError, sandboxArgs, type RunSandboxedOptions, type SandboxSpec } from "./sandbox.js";
+export {
+  fetchLookaside,
+  LookasideError,
+  lookasideLocation,
+  parseSourcesFile,
+  readSourcesFile,
+  safeSourceName,
+  type FetchLookasideOptions,
+  type LookasideErrorCode,
+  type LookasideSource,
+} from "./lookaside.js";
+export { distGitLocation } from "./dist-git.js";
 export { createrepo, type CreaterepoOptions, type CreaterepoResult } from "./createrepo.js";
 export {
   gitAdd,

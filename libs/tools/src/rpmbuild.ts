@@ -1,7 +1,8 @@
-import { mkdir } from "node:fs/promises";
-import { isAbsolute, join, resolve } from "node:path";
+import { lstat, mkdir, readdir } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { safeMacroName, safeMacroValue, safePath } from "./argv.js";
 import { runTool, type ToolContext } from "./run.js";
+import { runSandboxed, SANDBOX_PATH } from "./sandbox.js";
 
 export interface RpmbuildOptions extends ToolContext {
   /** The spec file to build (`rpmbuild -bb`). */
@@ -19,6 +20,16 @@ export interface RpmbuildOptions extends ToolContext {
    * mtimes, and the build host is fixed, so the same spec gives the same file digest.
    */
   reproducible?: { sourceDateEpoch: number; buildHost: string };
+  /**
+   * Run rpmbuild inside the bubblewrap sandbox (sandbox.ts) — for specs that are not ours: only
+   * the topdir (and `rpmDir`) is writable, the spec's directory and `sourceDir` are read-only,
+   * there is no network and nothing else of the host but /usr. `rpms` then lists the files
+   * found in `rpmDir`, not what the build printed (the build's output is the spec's to forge).
+   */
+  sandbox?: {
+    /** Per output stream; more kills the build (ToolError TOOL_OUTPUT_LIMIT). Default 16 MiB. */
+    maxOutputBytes?: number;
+  };
 }
 
 export interface RpmbuildResult {
@@ -60,12 +71,36 @@ export async function rpmbuild(options: RpmbuildOptions): Promise<RpmbuildResult
   }
   args.push(absolute(options.spec, "spec"));
 
-  const { stdout, stderr } = await runTool("rpmbuild", args, {
-    env,
-    cwd: topdir,
-    timeoutMs: options.timeoutMs ?? 300_000,
-  });
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  if (options.sandbox) {
+    const inside: Record<string, string> = { PATH: SANDBOX_PATH, HOME: home, LC_ALL: "C", TMPDIR: tmp };
+    if (env["SOURCE_DATE_EPOCH"] !== undefined) inside["SOURCE_DATE_EPOCH"] = env["SOURCE_DATE_EPOCH"];
+    const spec = absolute(options.spec, "spec");
+    const writable = [topdir, ...(within(topdir, rpmDir) ? [] : [rpmDir])];
+    const readOnly = [...new Set([dirname(spec), sourceDir])].filter((p) => !writable.some((w) => within(w, p)));
+    const { stdout, stderr } = await runSandboxed(
+      { writable, readOnly, env: inside, cwd: topdir, command: ["rpmbuild", ...args] },
+      { env: options.env, timeoutMs, ...(options.sandbox.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.sandbox.maxOutputBytes }) },
+    );
+    return { rpms: await rpmFilesIn(rpmDir), stdout, stderr };
+  }
+  const { stdout, stderr } = await runTool("rpmbuild", args, { env, cwd: topdir, timeoutMs });
   return { rpms: writtenRpms(stdout), stdout, stderr };
+}
+
+function within(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/** Regular `*.rpm` files below `dir` (symlinks are not followed: a build could point one anywhere), sorted. */
+export async function rpmFilesIn(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { recursive: true })) {
+    const path = join(dir, entry);
+    if (entry.endsWith(".rpm") && (await lstat(path)).isFile()) found.push(path);
+  }
+  return found.sort();
 }
 
 /**

@@ -32,3 +32,31 @@ export async function checkoutDefinition(request: CheckoutRequest, ctx: ToolCont
   await git(["-C", request.dest, "checkout", "--quiet", "--detach", rev], ctx);
   return rev;
 }
+
+export interface RevCheckoutRequest {
+  /** A local path or a URL git can clone. */
+  repo: string;
+  /** The commit to check out (40 hex). */
+  rev: string;
+  /** A directory that does not exist yet. */
+  dest: string;
+}
+
+/**
+ * Check out one commit of a repository, detached: a dist-git commit or a pull request's head.
+ * A pull request's head need not be on any branch: a local repository's objects are all
+ * reachable through `--shared`; for a URL, Pagure's `refs/pull/<n>/head` are fetched when the
+ * commit is not among the branches' history.
+ */
+export async function checkoutRev(request: RevCheckoutRequest, ctx: ToolContext): Promise<string> {
+  const source = safeArg(request.repo, "repository");
+  const rev = safeGitRev(request.rev, "revision");
+  await git(["clone", "--quiet", "--no-checkout", ...(isUrl(source) ? [] : ["--shared"]), "--", source, safePath(request.dest)], ctx);
+  let commit = await gitRevParse(request.dest, rev, ctx).catch(() => undefined);
+  if (commit === undefined) {
+    await git(["-C", request.dest, "fetch", "--quiet", "origin", "+refs/pull/*/head:refs/remotes/origin/pull/*"], ctx);
+    commit = await gitRevParse(request.dest, rev, ctx);
+  }
+  await git(["-C", request.dest, "checkout", "--quiet", "--detach", commit], ctx);
+  return commit;
+}

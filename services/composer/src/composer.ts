@@ -4,13 +4,14 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isBusError, Outcomes, type Bus, type BusMessage, type HandlerContext, type Outcome } from "@atomic-ci/bus";
-import { compose as runCompose, type ComposeOptions, type ComposeResult } from "@atomic-ci/compose";
+import { compose as runCompose, type CandidateSet, type ComposeOptions, type ComposeResult } from "@atomic-ci/compose";
 import { ChangeSetQueued, composeTopic } from "@atomic-ci/messages";
 import { UnsafeArgumentError, type ToolContext } from "@atomic-ci/tools";
 import { checkoutDefinition } from "./checkout.js";
 import type { ComposerSection } from "./config.js";
-import { buildNvrs, completeBody, errorBody, queuedBody } from "./messages.js";
+import { buildNvrs, completeBody, errorBody, queuedBody, type BuildFailure } from "./messages.js";
 import { readPrimary, rpmsOfBuilds } from "./repodata.js";
+import { buildScratch, scratchMembers, type BuildScratchOptions, type ScratchBuild, type ScratchMember, type ScratchOutcome } from "./scratch.js";
 
 export interface ComposerDeps {
   bus: Pick<Bus, "publish">;
@@ -23,9 +24,13 @@ export interface ComposerDeps {
   compose?: (options: ComposeOptions, ctx: ToolContext) => Promise<ComposeResult>;
   /** The definition checkout; replaceable in unit tests. */
   checkout?: typeof checkoutDefinition;
+  /** The scratch builds of spec changes; replaceable in unit tests. */
+  build?: (members: readonly ScratchMember[], options: BuildScratchOptions) => Promise<ScratchOutcome>;
 }
 
 type Infra = { type: "infrastructure-error"; reason: string };
+/** What `compose` answers: the engine's result (with the scratch builds it composed), or a build failure. */
+type Attempt = (ComposeResult & { builds?: readonly ScratchBuild[] }) | BuildFailure;
 const infra = (reason: string): Infra => ({ type: "infrastructure-error", reason });
 
 export class Composer {
@@ -45,12 +50,14 @@ export class Composer {
     const headers = { atomic_ci_change_set: id };
     await this.announce(composeTopic("queued"), queuedBody(id, this.deps.now()), headers);
     await this.announce(composeTopic("running"), queuedBody(id, this.deps.now()), headers);
-    context.log.info({ attempt: context.deliveryCount, builds: buildNvrs(changeSet) }, "composing");
+    const scratch = scratchMembers(changeSet.members);
+    context.log.info({ attempt: context.deliveryCount, builds: buildNvrs(changeSet), scratch_builds: scratch.map((m) => `${m.repo}@${m.rev}`) }, "composing");
 
-    const result = await this.compose(changeSet);
+    const result = await this.compose(changeSet, scratch);
     if (result.type === "composed") {
-      await this.deps.bus.publish(composeTopic("complete"), completeBody(id, result, this.repo, this.deps.now()), { headers });
-      context.log.info({ ref: result.ref, commit: result.commit, os_version: result.version, reused: result.reused, timings: result.timings }, "composed");
+      const builds = result.builds ?? [];
+      await this.deps.bus.publish(composeTopic("complete"), completeBody(id, result, this.repo, this.deps.now(), builds), { headers });
+      context.log.info({ ref: result.ref, commit: result.commit, os_version: result.version, reused: result.reused, timings: result.timings, scratch_builds: builds.map((b) => b.nvr) }, "composed");
       return Outcomes.ack();
     }
     if (result.type === "infrastructure-error" && context.deliveryCount < this.deps.maxDeliveries) {
@@ -72,7 +79,7 @@ export class Composer {
     });
   }
 
-  private async compose(changeSet: ChangeSetQueued): Promise<ComposeResult> {
+  private async compose(changeSet: ChangeSetQueued, scratch: readonly ScratchMember[]): Promise<Attempt> {
     const { settings } = this.deps;
     if (!settings.definition.repo) return infra("composer.definition.repo is not configured");
     if (changeSet.definition.branch !== settings.definition.branch) {
@@ -82,9 +89,18 @@ export class Composer {
     if ("type" in candidates) return candidates;
 
     await mkdir(this.workDir, { recursive: true });
-    const scratch = await mkdtemp(join(this.workDir, `checkout-${changeSet.change_set_id}-`));
+    const work = await mkdtemp(join(this.workDir, `checkout-${changeSet.change_set_id}-`));
     try {
-      const dest = join(scratch, "definition");
+      // Build first: a spec that does not build is the change's verdict, whatever the definition says.
+      const built = await (this.deps.build ?? buildScratch)(scratch, { settings: settings.scratchBuilds, dir: join(work, "scratch"), tools: this.deps.tools }).catch(
+        (err: unknown): ScratchOutcome => infra(`scratch build failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`),
+      );
+      if (built.type !== "built") return built;
+      const sets: CandidateSet[] = [];
+      if (candidates.nevras.length > 0 && settings.candidates.url) sets.push({ repo: { id: settings.candidates.id, url: settings.candidates.url }, nevras: candidates.nevras });
+      if (built.set) sets.push(built.set);
+
+      const dest = join(work, "definition");
       try {
         await (this.deps.checkout ?? checkoutDefinition)({ repo: settings.definition.repo, branch: settings.definition.branch, ...(changeSet.definition.rev ? { rev: changeSet.definition.rev } : {}), dest }, this.deps.tools);
       } catch (err) {
@@ -92,20 +108,22 @@ export class Composer {
         return infra(`cannot check out the host definition: ${err instanceof Error ? err.message : String(err)}`);
       }
       const engine = this.deps.compose ?? runCompose;
-      return await engine(
+      const result = await engine(
         {
           treefile: join(dest, settings.definition.treefile),
           basearch: settings.basearch,
           repo: this.repo,
           workDir: this.workDir,
-          ...(candidates.nevras.length > 0 && settings.candidates.url ? { candidates: { repo: { id: settings.candidates.id, url: settings.candidates.url }, nevras: candidates.nevras } } : {}),
+          // One set keeps the engine's single-repository form (and its cache keys) for Koji builds alone.
+          ...(sets.length === 1 ? { candidates: sets[0] } : sets.length > 1 ? { candidates: sets } : {}),
           changeSetId: changeSet.change_set_id,
           now: this.deps.now,
         },
         this.deps.tools,
       );
+      return built.builds.length > 0 ? { ...result, builds: built.builds } : result;
     } finally {
-      await rm(scratch, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
     }
   }
 

@@ -1,7 +1,7 @@
 import type { Composed } from "@atomic-ci/compose";
 import { ComposeCompleteMessage, ComposeErrorMessage, validateBody } from "@atomic-ci/messages";
 import { describe, expect, it } from "vitest";
-import { buildNvrs, completeBody, composeIdOf, errorBody, pkgdiffOf } from "./messages.js";
+import { buildNvrs, completeBody, composeIdOf, ERROR_REASON_MAX_BYTES, errorBody, pkgdiffOf } from "./messages.js";
 
 const NOW = new Date("2025-01-02T03:04:05Z");
 const ID = "cs-0123456789abcdef";
@@ -68,5 +68,19 @@ describe("composer message bodies", () => {
         ],
       }),
     ).toEqual(["a-1-1", "b-1-1"]);
+  });
+
+  it("complete names scratch builds, and a build failure is a valid compose failure with a capped reason", () => {
+    const rev = "1".repeat(40);
+    const body = completeBody(ID, composed, "/srv/repo", NOW, [{ kind: "pull-request", package: "chrony", repo: "rpms/chrony", rev, prUrl: "https://src.example/rpms/chrony/pull-request/1", nvr: "chrony-4.6.1-2.fc41", rpms: ["chrony-4.6.1-2.fc41.x86_64"] }]);
+    expect(validateBody(ComposeCompleteMessage, body).ok).toBe(true);
+    expect(body).toMatchObject({ scratch_builds: [{ kind: "pull-request", pr_url: "https://src.example/rpms/chrony/pull-request/1", nvr: "chrony-4.6.1-2.fc41", rpms: ["chrony-4.6.1-2.fc41.x86_64"] }] });
+    expect(completeBody(ID, composed, "/srv/repo", NOW)).not.toHaveProperty("scratch_builds");
+
+    const failure = errorBody(ID, { type: "build-failure", reason: `build-failure: rpms/chrony: ${"x".repeat(10_000)}the end`, member: { kind: "dist-git-commit", package: "chrony", repo: "rpms/chrony", rev } }, NOW);
+    expect(validateBody(ComposeErrorMessage, failure).ok).toBe(true);
+    expect(failure).toMatchObject({ kind: "compose-failure", failure: "build-failure", build: { kind: "dist-git-commit", package: "chrony", repo: "rpms/chrony", rev } });
+    expect(Buffer.byteLength(failure.reason)).toBeLessThanOrEqual(ERROR_REASON_MAX_BYTES + 3);
+    expect(failure.reason.endsWith("the end")).toBe(true);
   });
 });

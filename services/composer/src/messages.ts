@@ -3,6 +3,8 @@ import { createHash } from "node:crypto";
 import type { Composed, ComposeFailure, PackageDiff as EngineDiff } from "@atomic-ci/compose";
 import { compareEvr, parseEvra } from "@atomic-ci/host-definition";
 import { PIPELINE_SPEC_VERSION, type ChangeSetQueued, type ComposeComplete, type ComposeError, type PackageDiff } from "@atomic-ci/messages";
+import { tail } from "@atomic-ci/tools";
+import type { ScratchBuild, ScratchMember } from "./scratch.js";
 
 /**
  * One compose id per change set: a redelivered change set is the same compose (and, through
@@ -35,8 +37,21 @@ export function queuedBody(changeSetId: string, now: Date) {
   return common(changeSetId, now);
 }
 
+/**
+ * What the compose built itself, as `scratch_builds` in compose.complete: which commit of which
+ * dist-git repository (or pull request) gave which RPMs. The package diff alone cannot say it:
+ * a scratch build that does not bump the release has the NEVRA of the package it replaced.
+ * (An extra field: ComposeComplete is a loose object, so its schema needs no change.)
+ */
+export function scratchBuildsField(builds: readonly ScratchBuild[]): { scratch_builds?: Record<string, unknown>[] } {
+  if (builds.length === 0) return {};
+  return {
+    scratch_builds: builds.map((b) => ({ kind: b.kind, package: b.package, repo: b.repo, rev: b.rev, ...(b.prUrl ? { pr_url: b.prUrl } : {}), nvr: b.nvr, rpms: [...b.rpms] })),
+  };
+}
+
 /** `pipeline.compose.complete`: where the commit is and what it holds. */
-export function completeBody(changeSetId: string, result: Composed, repo: string, now: Date): ComposeComplete {
+export function completeBody(changeSetId: string, result: Composed, repo: string, now: Date, builds: readonly ScratchBuild[] = []): ComposeComplete {
   return {
     ...common(changeSetId, now),
     ref: result.ref,
@@ -51,15 +66,33 @@ export function completeBody(changeSetId: string, result: Composed, repo: string
     pkgdiff: pkgdiffOf(result.pkgdiff),
     reused: result.reused,
     timestamp: new Date(result.timestamp * 1000).toISOString(),
+    ...scratchBuildsField(builds),
   };
 }
 
+/** A scratch build that failed: a compose failure (the change is at fault) that says so. */
+export interface BuildFailure {
+  type: "build-failure";
+  reason: string;
+  member: Pick<ScratchMember, "kind" | "package" | "repo" | "rev" | "prUrl">;
+}
+
+/** compose.error's reason is capped: a build log tail fits, a whole log does not. */
+export const ERROR_REASON_MAX_BYTES = 4096;
+
 export function errorBody(
   changeSetId: string,
-  failure: ComposeFailure | { type: "infrastructure-error"; reason: string },
+  failure: ComposeFailure | BuildFailure | { type: "infrastructure-error"; reason: string },
   now: Date,
 ): ComposeError {
   const reason = failure.reason.trim() || "(no reason given)";
+  if (failure.type === "build-failure") {
+    // ComposeError's `kind` has no `build-failure` yet: it is a compose failure (the change's
+    // fault, acked) whose `failure` says which kind, and `build` which build.
+    const { member } = failure;
+    const build = { kind: member.kind, package: member.package, repo: member.repo, rev: member.rev, ...(member.prUrl ? { pr_url: member.prUrl } : {}) };
+    return { ...common(changeSetId, now), kind: "compose-failure", reason: tail(reason, ERROR_REASON_MAX_BYTES), failure: "build-failure", build };
+  }
   return {
     ...common(changeSetId, now),
     kind: failure.type,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gitAdd, gitCommit, gitInit, type ToolContext } from "@atomic-ci/tools";
 import type { PackageVersion, SourcePackage } from "./model.js";
@@ -127,4 +127,19 @@ function sha512(path: string): Promise<string> {
       .on("data", (chunk) => hash.update(chunk))
       .on("end", () => resolve(hash.digest("hex")));
   });
+}
+
+/**
+ * The lookaside store dist-git's `sources` files point into, in Fedora's layout:
+ * `<dir>/<name>/<file>/sha512/<hash>/<file>` (src.fedoraproject.org/repo/pkgs/rpms/...), so a
+ * build of a dist-git commit (the composer's scratch builds) can fetch what the spec needs.
+ */
+export async function writeLookasideStore(catalog: readonly SourcePackage[], dir: string): Promise<void> {
+  for (const pkg of catalog) {
+    for (const source of pkg.sources ?? []) {
+      const target = join(dir, pkg.name, source.name, "sha512", await sha512(source.path));
+      await mkdir(target, { recursive: true });
+      await copyFile(source.path, join(target, source.name));
+    }
+  }
 }

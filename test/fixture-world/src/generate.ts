@@ -4,7 +4,7 @@ import { createrepo, type ToolContext } from "@atomic-ci/tools";
 import type { BusyboxInfo } from "./busybox.js";
 import { fixtureCatalog, HOST_PACKAGES, hostPackageNames } from "./catalog/index.js";
 import { writeContainerImages } from "./containers-oci.js";
-import { commitKey, DIST_GIT_BRANCH, DIST_GIT_URL, distGitCommitUrl, writeDistGit } from "./distgit.js";
+import { commitKey, DIST_GIT_BRANCH, DIST_GIT_URL, distGitCommitUrl, writeDistGit, writeLookasideStore } from "./distgit.js";
 import { BASE_REF, HOST_DEFINITION_BRANCH, HOST_DEFINITION_NAME, BASE_TREEFILE, LOCKFILE, OVERRIDES, TREEFILE, writeHostDefinition } from "./hostdef.js";
 import { stageKernel, type KernelLocation } from "./kernel/stage.js";
 import type { World, WorldBuild, WorldRepo, WorldRpm } from "./manifest.js";
@@ -50,7 +50,7 @@ export async function generateWorld(input: GenerateInput): Promise<World> {
   const commits = new Map<string, string>();
   const distGitRoot = join(tmp, "dist-git", "rpms");
   const [, built] = await Promise.all([
-    writeAllDistGit(catalog, distGitRoot, ctx, commits, input.jobs),
+    writeAllDistGit(catalog, distGitRoot, ctx, commits, input.jobs).then(() => writeLookasideStore(catalog, join(tmp, "lookaside", "rpms"))),
     pool(jobs, input.jobs, ({ pkg, v }) => buildVersion(pkg, v, { workDir: join(work, "build"), rpmDir: join(tmp, "repos", v.repo, "Packages"), ctx })),
   ]);
   input.log(`built ${built.flat().length} RPMs from ${jobs.length} builds, ${catalog.length} dist-git repositories (${Date.now() - started} ms)`);
@@ -124,6 +124,7 @@ export async function generateWorld(input: GenerateInput): Promise<World> {
     },
     busybox: { version: input.busybox.version, from: input.busybox.path, applets: input.busybox.applets.length },
     distGit: { root: join(root, "dist-git", "rpms"), urlBase: DIST_GIT_URL, branch: DIST_GIT_BRANCH },
+    lookaside: { root: join(root, "lookaside", "rpms"), url: `file://${join(root, "lookaside", "rpms")}` },
     koji: { url: KOJI_URL, candidateTag: CANDIDATE_TAG, instance: "primary" },
     hostDefinition: {
       path: join(root, "host-definition"),

@@ -16,6 +16,7 @@ export {
 } from "./manifest.js";
 export { CANDIDATE_TAG, gitReceive, KOJI_URL, kojiBuildComplete, kojiTag, type FixtureMessage } from "./messages.js";
 export { DIST_GIT_BRANCH, DIST_GIT_URL, PACKAGE_TEST_CASE } from "./distgit.js";
+export { BUILD_HOST, BUILD_MACROS } from "./rpms.js";
 export { COMPOSE_TEST_CASES, HOST_DEFINITION_NAME, IMAGE_TEST_CASES } from "./hostdef.js";
 export { HOST_PACKAGES, hostPackageNames } from "./catalog/index.js";
 export { BOOT_MODULES, EXTRA_MODULES } from "./kernel/modules.js";

@@ -108,6 +108,8 @@ export interface World {
   };
   busybox: { version: string; from: string; applets: number };
   distGit: { root: string; urlBase: string; branch: string };
+  /** The lookaside store of the `sources` files: `<root>/<name>/<file>/sha512/<hash>/<file>`. */
+  lookaside: { root: string; url: string };
   koji: { url: string; candidateTag: string; instance: string };
   hostDefinition: WorldHostDefinition;
   packages: { name: string; distGit: string; tests: TestsKind; builds: string[] }[];

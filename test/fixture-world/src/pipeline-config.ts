@@ -2,6 +2,7 @@
 // the pipeline tests give `runServices`, in one place. Paths the services write go under `dir`;
 // every HTTP server binds a free loopback port.
 import { dirname } from "node:path";
+import { BUILD_MACROS } from "./rpms.js";
 import type { FixtureWorld } from "./world.js";
 
 type Overrides = Record<string, unknown>;
@@ -36,6 +37,8 @@ export function pipelineOverrides(world: FixtureWorld, dir: string, options: Pip
         workDir: `${dir}/compose-work`,
         ostreeRepo: `${dir}/repo`,
         candidates: { id: world.repos.candidates.id, url: world.repos.candidates.url },
+        // Spec changes are built from the world's dist-git (`<root>/rpms/<name>`) and lookaside, with its build system's macros.
+        scratchBuilds: { distGit: dirname(world.distGit.root), lookaside: world.lookaside.root, macros: BUILD_MACROS },
       },
     },
     "image-builder": { http, imageBuilder: { outDir: `${dir}/images`, workDir: `${dir}/image-work` } },

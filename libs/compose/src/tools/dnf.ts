@@ -12,6 +12,12 @@ export interface DnfRepo {
   url: string;
   /** When set, only these NEVRAs of the repo are visible (dnf `includepkgs`). */
   only?: readonly string[];
+  /**
+   * dnf `priority` (lower wins; dnf's default is 99). A package name offered by a repository of
+   * better priority hides that name in the others: a scratch build with the same NEVRA as the
+   * stable package must be the one composed, not whichever dnf happens to prefer.
+   */
+  priority?: number;
 }
 
 export interface DnfDownloadOptions {
@@ -61,6 +67,10 @@ export async function dnfDownload(options: DnfDownloadOptions, ctx: ToolContext)
   for (const repo of options.repos) {
     if (!REPO_ID.test(repo.id)) throw new UnsafeArgumentError("repository id", repo.id, "is not a repository id");
     args.push(`--repofrompath=${repo.id},${safeRepoUrl(repo.url)}`, `--setopt=${repo.id}.gpgcheck=0`);
+    if (repo.priority !== undefined) {
+      if (!Number.isInteger(repo.priority) || repo.priority < 1 || repo.priority > 99) throw new UnsafeArgumentError("repository priority", String(repo.priority), "must be an integer from 1 to 99");
+      args.push(`--setopt=${repo.id}.priority=${repo.priority}`);
+    }
     if (repo.only) args.push(`--setopt=${repo.id}.includepkgs=${repo.only.length > 0 ? repo.only.join(",") : "atomic-ci-nothing"}`);
   }
   for (const name of options.exclude) args.push(`--exclude=${safeArg(name, "excluded package")}`);
