@@ -58,3 +58,4 @@ export {
 } from "./rpm.js";
 export { onToolFinished, reportToolRun, toolTimingEnabled, ToolTimings, unionMs, type ToolRun, type ToolRunListener, type ToolTotals } from "./timing.js";
 export { lockDirectory, LockTimeoutError, type DirLockOptions, type Unlock } from "./dir-lock.js";
+export { GitMirror, GitMirrorError, isRemoteGitUrl, repositoryResolver, type GitMirrorOptions, type RepositoryResolver } from "./git-mirror.js";
