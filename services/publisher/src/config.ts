@@ -36,7 +36,9 @@ export const publisherConfigSchema = commonConfigSchema.extend({
         .prefault({}),
       definition: z
         .strictObject({
-          repo: z.string().min(1).optional().describe("Host definition git repository holding the delivery policy; required to deliver"),
+          repo: z.string().min(1).optional().describe("Host definition git repository holding the delivery policy (a local path, or a remote URL mirrored under mirrorDir); required to deliver"),
+          mirrorDir: z.string().min(1).default(".cache/publisher/mirrors").describe("Where a remote definition repository is mirrored"),
+          refreshSeconds: z.int().min(1).default(60).describe("With a remote repo: how old the mirror may get before an evaluation fetches"),
           branch: z.string().min(1).default("f41").describe("Branch the delivery policy is read from (re-read at each evaluation)"),
           path: z.string().regex(/^[^/\s][^\s]*$/, "must be a relative path").default("delivery.yaml").describe("Path of the delivery policy in the repository"),
         })

@@ -1,7 +1,8 @@
+import { resolve } from "node:path";
 import { BusError, type BusMessage, type HandlerContext } from "@atomic-ci/bus";
 import { defaultConfigOf, type ServiceDefinition } from "@atomic-ci/runtime";
 import type { Logger } from "@atomic-ci/telemetry";
-import type { ToolEnv } from "@atomic-ci/tools";
+import { repositoryResolver, type ToolEnv } from "@atomic-ci/tools";
 import { publisherConfigSchema, type PublisherConfig } from "./config.js";
 import { HttpGateChecker, type GateChecker } from "./gate.js";
 import { GitPolicySource, StaticPolicySource, type PolicySource } from "./policy-source.js";
@@ -86,7 +87,17 @@ export function createPublisherService(options: PublisherOptions = {}): Publishe
         options.gate ?? (settings.gatekeeperUrl ? new HttpGateChecker({ baseUrl: settings.gatekeeperUrl, productVersion: settings.productVersion }) : undefined);
       const policy =
         options.policy ??
-        (settings.definition.repo ? new GitPolicySource({ repo: settings.definition.repo, branch: settings.definition.branch, path: settings.definition.path }, tools) : new StaticPolicySource(undefined));
+        (settings.definition.repo
+          ? new GitPolicySource(
+              {
+                repo: settings.definition.repo,
+                branch: settings.definition.branch,
+                path: settings.definition.path,
+                resolver: repositoryResolver(settings.definition.repo, { cacheDir: resolve(settings.definition.mirrorDir), maxAgeMs: settings.definition.refreshSeconds * 1000, tools }),
+              },
+              tools,
+            )
+          : new StaticPolicySource(undefined));
       const missing = [
         ...(settings.gpg.homedir && settings.gpg.keyId ? [] : ["publisher.gpg"]),
         ...(gate ? [] : ["publisher.gatekeeperUrl"]),

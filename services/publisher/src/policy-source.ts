@@ -1,7 +1,7 @@
 // Where the delivery policy comes from: `git show <branch>:<path>` of the host definition
 // repository, looked at again at each evaluation (a commit that lifts a freeze takes effect at
 // the next one). An invalid file never replaces the last good policy.
-import { gitRevParse, gitShowFile, type ToolContext } from "@atomic-ci/tools";
+import { gitRevParse, gitShowFile, type RepositoryResolver, type ToolContext } from "@atomic-ci/tools";
 import { DeliveryPolicyError, parseDeliveryPolicy, type DeliveryPolicy } from "./policy.js";
 
 export interface PolicyLoad {
@@ -31,9 +31,12 @@ export class StaticPolicySource implements PolicySource {
 }
 
 export interface GitPolicySourceOptions {
+  /** A local repository, or (with `resolver`) the remote URL shown in messages. */
   repo: string;
   branch: string;
   path: string;
+  /** Where to read a remote repository: its mirror, fetched when stale (`repositoryResolver`). */
+  resolver?: RepositoryResolver;
 }
 
 export class GitPolicySource implements PolicySource {
@@ -47,12 +50,14 @@ export class GitPolicySource implements PolicySource {
   ) {}
 
   async load(): Promise<PolicyLoad> {
-    const { repo, branch, path } = this.options;
+    const { branch, path } = this.options;
+    let repo = this.options.repo;
     let rev: string;
     try {
+      if (this.options.resolver) repo = await this.options.resolver.path();
       rev = await gitRevParse(repo, branch, this.tools);
     } catch (err) {
-      return this.fallback(`cannot read branch ${branch} of ${repo}: ${err instanceof Error ? err.message : String(err)}`);
+      return this.fallback(`cannot read branch ${branch} of ${this.options.repo}: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (this.good?.rev === rev) return { ...this.good, changed: false };
     if (this.bad?.rev === rev) return this.fallback(this.bad.error);
@@ -60,7 +65,7 @@ export class GitPolicySource implements PolicySource {
     try {
       text = await gitShowFile(repo, rev, path, this.tools);
     } catch (err) {
-      const error = `no ${path} at ${branch} (${rev.slice(0, 12)}) of ${repo}: ${err instanceof Error ? err.message : String(err)}`;
+      const error = `no ${path} at ${branch} (${rev.slice(0, 12)}) of ${this.options.repo}: ${err instanceof Error ? err.message : String(err)}`;
       this.bad = { rev, error };
       return this.fallback(error);
     }

@@ -15,8 +15,10 @@ export const testRunnerConfigSchema = commonConfigSchema.extend({
       artifactsUrl: baseUrl.default("http://localhost:8081/artifacts/").describe("Base URL under which workDir/runs is served (logs: `run.log`, `output_urls`)"),
       definition: z
         .strictObject({
-          repo: z.string().min(1).optional().describe("Host definition git repository (a local path); no host tests without it"),
+          repo: z.string().min(1).optional().describe("Host definition git repository: a local path, or a remote URL mirrored under mirrorDir (fetched at most every refreshSeconds, and at once for a definition commit it lacks); no host tests without it"),
+          mirrorDir: z.string().min(1).default(".cache/test-runner/mirrors").describe("Where a remote definition repository is mirrored (local to the process is best: replicas sharing it fetch in turn)"),
           branch: z.string().min(1).default("f41").describe("Branch whose head is tested when the change set named no definition commit"),
+          refreshSeconds: z.int().min(1).default(60).describe("With a remote repo: how old the mirror may get before a read fetches"),
           name: z.string().regex(/^[A-Za-z0-9_-]+$/).default("host").describe("Second part of the host tests' test case names"),
         })
         .prefault({}),

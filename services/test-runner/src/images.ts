@@ -20,8 +20,9 @@ import {
   type ResultsdbResult,
 } from "@atomic-ci/messages";
 import { discoverHostTests, discoverPackageTests, parseChecks, verdict, type NewResult, type PlanStore, type ResultsStore, type TestCase } from "@atomic-ci/testing";
-import { runTool, type ToolContext } from "@atomic-ci/tools";
+import { runTool, type RepositoryResolver, type ToolContext } from "@atomic-ci/tools";
 import type { TestRunnerSection } from "./config.js";
+import { definitionRepoPath } from "./definition-repo.js";
 import { errorBody, gateResultOf, queuedBody, resultOf, slug, testcaseOf, testTypes, CI_CATEGORY, type CiContext, type GateGroup, type PlannedTest, type RunLinks } from "./messages.js";
 import { buildCommit, changedBuilds, hostBuilds, type ChangedBuild } from "./resolve.js";
 
@@ -39,6 +40,8 @@ export interface ImageTesterDeps {
   now: () => Date;
   /** The boot test; replaceable in unit tests. */
   bootTest?: typeof bootTest;
+  /** Where the host definition is read (a mirror of a remote repo); default: `settings.definition.repo` as a path. */
+  definitionRepo?: RepositoryResolver;
   /**
    * Where the compose and change set messages seen are kept (the plans' document store: Redis
    * when the results are). A restart between a compose and its image must not shrink the
@@ -294,9 +297,10 @@ export class ImageTester {
       context.log.warn({ commit: image.commit }, "compose of this image not seen: no package tests in the image");
     }
     if (settings.definition.repo) {
-      const repo = resolve(settings.definition.repo);
       const rev = changeSet?.definition.rev ?? settings.definition.branch;
+      let repo = settings.definition.repo;
       try {
+        repo = await definitionRepoPath(settings.definition.repo, this.deps.definitionRepo, rev);
         add((await discoverHostTests({ repo, rev, name: settings.definition.name }, tools)).tests, { gitDir: repo, component: settings.definition.name });
       } catch (err) {
         failed(settings.definition.name, repo, `host test discovery failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,7 +1,8 @@
+import { resolve } from "node:path";
 import { BusError, type BusMessage, type HandlerContext } from "@atomic-ci/bus";
 import { defaultConfigOf, type ServiceDefinition } from "@atomic-ci/runtime";
 import { MemoryPlanStore, MemoryResultsStore, RedisPlanStore, RedisResultsStore, ResultsServer, type PlanStore, type ResultsStore } from "@atomic-ci/testing";
-import type { ToolEnv } from "@atomic-ci/tools";
+import { repositoryResolver, type ToolEnv } from "@atomic-ci/tools";
 import { testRunnerConfigSchema, type TestRunnerConfig } from "./config.js";
 import { ImageTester } from "./images.js";
 import { TestRunner } from "./runner.js";
@@ -73,12 +74,17 @@ export function createTestRunnerService(options: TestRunnerOptions = {}): TestRu
       server = api;
       ctx.onShutdown("results-api", () => api.close());
       ctx.logger.info({ port: api.port }, "results API listening");
-      const runner = new TestRunner({ bus: ctx.bus, settings, store, plans, log: ctx.logger, tools: { env: options.env ?? DEFAULT_TOOL_ENV }, now });
+      const toolEnv = options.env ?? DEFAULT_TOOL_ENV;
+      // One mirror for the tree's runner and the image tester: a remote definition is fetched once per refresh.
+      const definitionRepo = settings.definition.repo
+        ? repositoryResolver(settings.definition.repo, { cacheDir: resolve(settings.definition.mirrorDir), maxAgeMs: settings.definition.refreshSeconds * 1000, tools: { env: toolEnv } })
+        : undefined;
+      const runner = new TestRunner({ bus: ctx.bus, settings, store, plans, log: ctx.logger, tools: { env: toolEnv }, now, ...(definitionRepo ? { definitionRepo } : {}) });
       api.reruns = runner;
       // Closed in this order after the consumers stopped: the API (registered above), re-runs it accepted, then the store they write.
       ctx.onShutdown("reruns", () => runner.idle());
       if (closeStore) ctx.onShutdown("results-store", closeStore);
-      const images = new ImageTester({ bus: ctx.bus, settings, store, documents: plans, tools: { env: options.env ?? DEFAULT_TOOL_ENV }, now });
+      const images = new ImageTester({ bus: ctx.bus, settings, store, documents: plans, tools: { env: toolEnv }, now, ...(definitionRepo ? { definitionRepo } : {}) });
       await ctx.consume(async (message: BusMessage, context: HandlerContext) => {
         if (message.topic.endsWith("pipeline.image.complete")) return images.handle(message, context);
         await images.observe(message);

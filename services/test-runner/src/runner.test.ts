@@ -14,7 +14,7 @@ import {
   validateBody,
 } from "@atomic-ci/messages";
 import { MemoryResultsStore, type TestCase, type TestRun } from "@atomic-ci/testing";
-import { gitAdd, gitCommit, gitInit, type ToolContext } from "@atomic-ci/tools";
+import { gitAdd, gitCommit, gitInit, GitMirror, type ToolContext } from "@atomic-ci/tools";
 import { testRunnerConfigSchema } from "./config.js";
 import { completeBody, errorBody, queuedBody, resultOf, slug, testTypes, type CiContext, type PlannedTest } from "./messages.js";
 import { buildCommit, changedBuilds, releaseMatches, splitNevra } from "./resolve.js";
@@ -233,6 +233,48 @@ describe("TestRunner on a compose (sandbox replaced)", () => {
     const error = published.find((m) => m.topic === "ci.productmd-compose.test.error" && JSON.stringify(m.body).includes("atomic-ci.foo"));
     expect((error?.body["error"] as { reason: string }).reason).toMatch(/no commit of foo's dist-git has the spec of foo-9.9-1.fc41/);
     expect((await store.latest({ item: ["f".repeat(64)], testcases: ["atomic-ci.foo.*"] })).map((r) => r.outcome)).toEqual(["ERROR"]);
+  });
+});
+
+describe("a host definition from a remote repository (a mirror; sandbox replaced)", () => {
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as HandlerContext["log"];
+  const context = { log, deliveryCount: 1, setChangeSet: () => undefined } as unknown as HandlerContext;
+
+  async function runWith(url: string, work: string) {
+    const published: { topic: string; body: Record<string, unknown> }[] = [];
+    const runs: string[] = [];
+    const mirror = new GitMirror({ url, cacheDir: join(dir, work, "mirrors"), maxAgeMs: 60_000, tools });
+    const settings = testRunnerConfigSchema.shape.testRunner.parse({ workDir: join(dir, work), definition: { repo: "https://git.example.invalid/host-definition.git" }, composeGate: { allHostPackages: false } });
+    const runner = new TestRunner({
+      bus: { publish: (topic: string, body: unknown) => { published.push({ topic, body: body as Record<string, unknown> }); return Promise.resolve(); } } as never,
+      settings,
+      store: new MemoryResultsStore(),
+      tools,
+      now: () => new Date("2025-01-01T00:00:00Z"),
+      definitionRepo: { path: (rev) => (rev === undefined ? mirror.path() : mirror.pathWith(rev)), mirror },
+      runTest: (t) => {
+        runs.push(t.name);
+        return Promise.resolve({ testId: t.id, outcome: "passed", runtimeMs: 1, artifactsDir: join(dir, work, "a"), logPath: join(dir, work, "a", "output.log"), attempts: [], passedOnRerun: false } satisfies TestRun);
+      },
+    });
+    await runner.handle({ topic: "pipeline.compose.complete", body: composeBody({ commit: "d".repeat(64), pkgdiff: { added: [], removed: [], upgraded: [], downgraded: [] } }) } as never, context);
+    return { published, runs };
+  }
+
+  it("reads the host tests from the mirror of the remote", async () => {
+    const upstream = join(dir, "definition-remote");
+    await repo(upstream, [{ "tests/tests.yml": sti("remote-smoke") }]);
+    const { runs } = await runWith(`file://${upstream}`, "work-remote");
+    expect(runs).toEqual(["remote-smoke"]);
+  });
+
+  it("makes the host tests an ERROR naming the repository when the remote was never fetched: the gate fails closed", async () => {
+    const { published, runs } = await runWith(`file://${join(dir, "no-such-remote")}`, "work-remote-missing");
+    expect(runs).toEqual([]);
+    const error = published.find((m) => m.topic === "ci.productmd-compose.test.error");
+    expect((error?.body["error"] as { reason: string }).reason).toMatch(/the host definition repository cannot be read: cannot clone file:\/\//);
+    const summary = published.filter((m) => m.topic === "resultsdb.result.new" && (m.body["testcase"] as { name: string }).name === "atomic-ci.compose.host-tests.functional").at(-1);
+    expect(summary?.body["outcome"]).toBe("ERROR");
   });
 });
 

@@ -29,8 +29,9 @@ import {
   type TestCase,
   type TestRun,
 } from "@atomic-ci/testing";
-import type { ToolContext } from "@atomic-ci/tools";
+import type { RepositoryResolver, ToolContext } from "@atomic-ci/tools";
 import type { TestRunnerSection } from "./config.js";
+import { definitionRepoPath } from "./definition-repo.js";
 import {
   completeBody,
   composeSummaryTestcase,
@@ -62,6 +63,8 @@ export interface TestRunnerDeps {
   log?: Pick<HandlerContext["log"], "info" | "warn" | "error">;
   /** The sandbox runner (a key-container test by its own runner); replaceable in unit tests. */
   runTest?: typeof runAnyTest;
+  /** Where the host definition is read (a mirror of a remote repo); default: `settings.definition.repo` as a path. */
+  definitionRepo?: RepositoryResolver;
 }
 
 /** Outcomes that settle a test on a commit: a repeat of the compose does not run it again. */
@@ -344,10 +347,17 @@ export class TestRunner implements RerunHandler {
       context.log.warn("testRunner.distGit.dir is not set: no package tests");
     }
     if (settings.definition.repo) {
-      const repo = resolve(settings.definition.repo);
       const rev = changeSet?.definition.rev ?? settings.definition.branch;
+      let repo = settings.definition.repo;
+      let unreadable: string | undefined;
+      try {
+        repo = await definitionRepoPath(settings.definition.repo, this.deps.definitionRepo, rev);
+      } catch (err) {
+        unreadable = `the host definition repository cannot be read: ${err instanceof Error ? err.message : String(err)}`;
+      }
       const base = { gitDir: repo, component: settings.definition.name, namespace: `${settings.namespace}.${settings.definition.name}` };
       try {
+        if (unreadable) throw new Error(unreadable);
         hostTests.push(...add((await discoverHostTests({ repo, rev, name: settings.definition.name }, tools)).tests, base));
       } catch (err) {
         failures.push({ ...base, commit: rev, reason: `host test discovery failed: ${err instanceof Error ? err.message : String(err)}` });
@@ -356,6 +366,7 @@ export class TestRunner implements RerunHandler {
       // Key-container tests (docs/tests.md): host-level, so counted in the host-tests summary.
       const images = { gitDir: repo, component: settings.definition.name, namespace: `${settings.namespace}.${CONTAINER_TEST_PART}` };
       try {
+        if (unreadable) throw new Error(unreadable);
         const store = settings.containers.imageStore ? { store: resolve(settings.containers.imageStore) } : {};
         for (const test of (await discoverContainerTests({ repo, rev, name: settings.definition.name, ...store }, tools)).tests) {
           const p: PlannedTest = { ...images, test, type: test.name };
