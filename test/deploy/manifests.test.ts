@@ -22,6 +22,7 @@ interface Container {
   name: string;
   image: string;
   args?: string[];
+  command?: string[];
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string } } }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   ports?: { name?: string; containerPort: number }[];
@@ -114,6 +115,29 @@ for (const overlay of [...OVERLAYS, "base"] as const) {
       for (const d of byKind(objects(), "Deployment")) for (const c of podOf(d).spec.initContainers ?? []) expect(c.image, `${idOf(d)}/${c.name}`).toBe([...images][0]);
     });
 
+    it("runs the services that make their own sandboxes in a user namespace under the nested-container SCC, and only them", () => {
+      const sandboxing = ["composer", "image-builder", "test-runner"];
+      for (const service of SERVICES) {
+        const deployment = named(objects(), "Deployment", `atomic-ci-${service}`);
+        if (!deployment) throw new Error(`no Deployment for ${service}`);
+        const template = (deployment["spec"] as { template: { metadata: { annotations?: Record<string, string> }; spec: { hostUsers?: boolean; serviceAccountName?: string; containers: { securityContext?: { procMount?: string } }[] } } }).template;
+        if (!sandboxing.includes(service)) {
+          expect({ hostUsers: template.spec.hostUsers, sa: template.spec.serviceAccountName, scc: template.metadata.annotations?.["openshift.io/required-scc"] }, service).toEqual({ hostUsers: undefined, sa: undefined, scc: undefined });
+          continue;
+        }
+        expect(template.spec.hostUsers, service).toBe(false);
+        expect(template.metadata.annotations?.["openshift.io/required-scc"], service).toBe("nested-container");
+        expect(template.spec.containers[0]?.securityContext?.procMount, service).toBe("Unmasked");
+        // The service account exists, and a Role bound to it (and only to it) may `use` that SCC.
+        const account = template.spec.serviceAccountName ?? "";
+        expect(named(objects(), "ServiceAccount", account), service).toMatchObject({ automountServiceAccountToken: false });
+        const bindings = byKind(objects(), "RoleBinding").filter((b) => (b["subjects"] as { kind: string; name: string }[]).some((s) => s.kind === "ServiceAccount" && s.name === account));
+        const rules = bindings.flatMap((b) => ((named(objects(), "Role", (b["roleRef"] as { name: string }).name)?.["rules"] ?? []) as { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[]));
+        expect(rules, service).toEqual([{ apiGroups: ["security.openshift.io"], resources: ["securitycontextconstraints"], resourceNames: ["nested-container"], verbs: ["use"] }]);
+        for (const b of bindings) expect((b["subjects"] as unknown[]).length, idOf(b)).toBe(1);
+      }
+    });
+
     it("references only objects it has, and the Secrets ops create", () => {
       const secrets = new Set<string>();
       for (const deployment of byKind(objects(), "Deployment")) {
@@ -162,6 +186,7 @@ for (const overlay of [...OVERLAYS, "base"] as const) {
         for (const e of container.env ?? []) {
           if (e.value !== undefined) env[e.name] = e.value;
           else if (e.valueFrom?.secretKeyRef?.name === "atomic-ci-redis") env[e.name] = "redis://redis:6379";
+          else if (e.valueFrom?.secretKeyRef?.name === "atomic-ci-publisher-gpg") env[e.name] = "0123456789ABCDEF0123456789ABCDEF01234567";
         }
         delete env["ATOMIC_CI_CONFIG"];
         const definition = definitions[service];
@@ -172,6 +197,16 @@ for (const overlay of [...OVERLAYS, "base"] as const) {
         expect(loaded.http.port, service).toBe(8080);
         expect(loaded.bus.amqp.tls).toEqual({ ca: "/etc/atomic-ci/amqp-tls/ca.crt", cert: "/etc/atomic-ci/amqp-tls/tls.crt", key: "/etc/atomic-ci/amqp-tls/tls.key" });
         if (overlay === "prod") expect(loaded.bus.topicPrefix).toBe("org.atomic-ci.prod");
+        if (service === "publisher") {
+          // Everything delivery needs is there: the key (imported by the init container), the gate, the policy.
+          const publisher = (loaded as unknown as { publisher: { gpg: { homedir?: string; keyId?: string }; gatekeeperUrl?: string; definition: { repo?: string } } }).publisher;
+          expect(publisher.gpg, service).toEqual({ homedir: "/var/lib/atomic-ci/gnupg", keyId: "0123456789ABCDEF0123456789ABCDEF01234567" });
+          expect(publisher.gatekeeperUrl).toBe("http://atomic-ci-gatekeeper:8081/");
+          expect(publisher.definition.repo).toMatch(/^https:\/\//);
+          const pod = podOf(named(objects(), "Deployment", "atomic-ci-publisher") as K8sObject).spec;
+          const init = pod.initContainers?.find((c) => c.name === "import-signing-key");
+          expect(init?.command).toEqual(["gpg", "--batch", "--no-tty", "--homedir", publisher.gpg.homedir, "--import", "/etc/atomic-ci/gpg/signing-key.asc"]);
+        }
         // Paths the service writes are on its volumes (or /tmp), never in the image.
         const mounts = (container.volumeMounts ?? []).map((m) => m.mountPath);
         for (const path of writtenPaths(loaded)) expect(mounts.some((m) => path === m || path.startsWith(`${m}/`)), `${service}: ${path} is on a volume`).toBe(true);
@@ -266,8 +301,7 @@ async function serviceDefinitions(): Promise<Record<string, Definition>> {
     "image-builder": (await import("@atomic-ci/image-builder")).createImageBuilderService({ env }),
     "test-runner": (await import("@atomic-ci/test-runner")).createTestRunnerService({ env }),
     gatekeeper: (await import("@atomic-ci/gatekeeper")).createGatekeeperService({ env }),
-    // Common keys only until the publisher service has a config schema of its own.
-    publisher: { name: "publisher", bindings: [] },
+    publisher: (await import("@atomic-ci/publisher")).createPublisherService({ env }),
     dashboard: (await import("@atomic-ci/dashboard")).createDashboardService(),
   };
 }
@@ -275,11 +309,15 @@ async function serviceDefinitions(): Promise<Record<string, Definition>> {
 /** Directories a service writes, from its loaded config. */
 function writtenPaths(config: Record<string, unknown>): string[] {
   const paths: string[] = [];
-  const sections = ["composer", "imageBuilder", "testRunner"] as const;
+  const sections = ["composer", "imageBuilder", "testRunner", "publisher"] as const;
   for (const section of sections) {
     const s = config[section] as Record<string, unknown> | undefined;
     if (!s) continue;
-    for (const key of ["workDir", "ostreeRepo", "outDir"]) if (typeof s[key] === "string") paths.push(s[key]);
+    for (const key of ["workDir", "ostreeRepo", "outDir", "publicDir"]) if (typeof s[key] === "string") paths.push(s[key]);
+    for (const sub of ["definition", "gpg"]) {
+      const nested = s[sub] as Record<string, unknown> | undefined;
+      for (const key of ["mirrorDir", "homedir"]) if (typeof nested?.[key] === "string") paths.push(nested[key]);
+    }
   }
   return paths;
 }

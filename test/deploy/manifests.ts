@@ -10,7 +10,8 @@ import { Ajv } from "ajv";
 import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { ConfigMap, PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
+import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
+import { ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import ts from "typescript";
 import { parseAllDocuments } from "yaml";
 
@@ -58,6 +59,9 @@ export const VALIDATORS: Readonly<Record<string, Validate>> = {
   "v1/ConfigMap": model(ConfigMap),
   "v1/Secret": model(Secret),
   "v1/PersistentVolumeClaim": model(PersistentVolumeClaim),
+  "v1/ServiceAccount": model(ServiceAccount),
+  "rbac.authorization.k8s.io/v1/Role": model(Role),
+  "rbac.authorization.k8s.io/v1/RoleBinding": model(RoleBinding),
   "policy/v1/PodDisruptionBudget": model(PodDisruptionBudget),
   "monitoring.coreos.com/v1/ServiceMonitor": model(ServiceMonitor),
   "monitoring.coreos.com/v1/PrometheusRule": model(PrometheusRule),
@@ -87,6 +91,9 @@ const TYPES: Readonly<Record<string, { from: string; type: string }>> = {
   "v1/ConfigMap": { from: "kubernetes-models/v1/ConfigMap", type: "IConfigMap" },
   "v1/Secret": { from: "kubernetes-models/v1/Secret", type: "ISecret" },
   "v1/PersistentVolumeClaim": { from: "kubernetes-models/v1/PersistentVolumeClaim", type: "IPersistentVolumeClaim" },
+  "v1/ServiceAccount": { from: "kubernetes-models/v1/ServiceAccount", type: "IServiceAccount" },
+  "rbac.authorization.k8s.io/v1/Role": { from: "kubernetes-models/rbac.authorization.k8s.io/v1/Role", type: "IRole" },
+  "rbac.authorization.k8s.io/v1/RoleBinding": { from: "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding", type: "IRoleBinding" },
   "policy/v1/PodDisruptionBudget": { from: "kubernetes-models/policy/v1/PodDisruptionBudget", type: "IPodDisruptionBudget" },
   "monitoring.coreos.com/v1/ServiceMonitor": { from: "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor", type: "IServiceMonitor" },
   "monitoring.coreos.com/v1/PrometheusRule": { from: "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule", type: "IPrometheusRule" },
