@@ -231,6 +231,7 @@ export {
   ComposeRunningMessage,
   composeTopic,
   PackageDiff,
+  ScratchBuild,
   type ComposeState,
 } from "./families/pipeline-compose.js";
 

@@ -41,9 +41,8 @@ export function queuedBody(changeSetId: string, now: Date) {
  * What the compose built itself, as `scratch_builds` in compose.complete: which commit of which
  * dist-git repository (or pull request) gave which RPMs. The package diff alone cannot say it:
  * a scratch build that does not bump the release has the NEVRA of the package it replaced.
- * (An extra field: ComposeComplete is a loose object, so its schema needs no change.)
  */
-export function scratchBuildsField(builds: readonly ScratchBuild[]): { scratch_builds?: Record<string, unknown>[] } {
+export function scratchBuildsField(builds: readonly ScratchBuild[]): Pick<ComposeComplete, "scratch_builds"> {
   if (builds.length === 0) return {};
   return {
     scratch_builds: builds.map((b) => ({ kind: b.kind, package: b.package, repo: b.repo, rev: b.rev, ...(b.prUrl ? { pr_url: b.prUrl } : {}), nvr: b.nvr, rpms: [...b.rpms] })),
@@ -87,8 +86,8 @@ export function errorBody(
 ): ComposeError {
   const reason = failure.reason.trim() || "(no reason given)";
   if (failure.type === "build-failure") {
-    // ComposeError's `kind` has no `build-failure` yet: it is a compose failure (the change's
-    // fault, acked) whose `failure` says which kind, and `build` which build.
+    // A compose failure (the change's fault, acked; culprit searches count it) whose `failure`
+    // says which kind, and `build` which member: consumers of V1 keep working on `kind`.
     const { member } = failure;
     const build = { kind: member.kind, package: member.package, repo: member.repo, rev: member.rev, ...(member.prUrl ? { pr_url: member.prUrl } : {}) };
     return { ...common(changeSetId, now), kind: "compose-failure", reason: tail(reason, ERROR_REASON_MAX_BYTES), failure: "build-failure", build };

@@ -49,6 +49,20 @@ export const PackageDiff = z
   .meta({ id: "PackageDiff" });
 export type PackageDiff = z.output<typeof PackageDiff>;
 
+/** A dist-git commit or pull request head the composer built itself (docs/composer.md, "Scratch builds"). */
+export const ScratchBuild = z
+  .looseObject({
+    kind: z.enum(["dist-git-commit", "pull-request"]).describe("What kind of change set member was built"),
+    package: nonEmptyString.describe("Source package name"),
+    repo: nonEmptyString.describe("dist-git repository, e.g. rpms/bash"),
+    rev: z.string().regex(/^[0-9a-f]{40}$/, "must be a full 40-hex git commit id").describe("The commit built"),
+    pr_url: z.url().optional().describe("The pull request, for a pull-request member"),
+    nvr: nonEmptyString.describe("name-version-release of the build"),
+    rpms: z.array(nonEmptyString).describe("Binary RPM NEVRAs the build made, composed in place of the repositories' ones"),
+  })
+  .meta({ id: "ScratchBuild" });
+export type ScratchBuild = z.output<typeof ScratchBuild>;
+
 export const ComposeComplete = z.looseObject({
   ...common,
   ref: nonEmptyString.describe("OSTree ref, e.g. fedora/41/x86_64/atomic-host"),
@@ -62,6 +76,7 @@ export const ComposeComplete = z.looseObject({
   pkgdiff: PackageDiff.describe("Package changes against the parent commit"),
   reused: z.boolean().describe("True when a commit with the same input hash existed and was reused"),
   timestamp: z.iso.datetime({ offset: true }).describe("Commit timestamp"),
+  scratch_builds: z.array(ScratchBuild).optional().describe("Packages the composer built from dist-git heads for this compose (absent when none)"),
 });
 export type ComposeComplete = z.output<typeof ComposeComplete>;
 
@@ -72,6 +87,8 @@ export const ComposeError = z.looseObject({
   kind: z.enum(COMPOSE_ERROR_KINDS).describe("compose-failure: the change is at fault; infrastructure-error: the pipeline is"),
   reason: nonEmptyString,
   missing_dependency: nonEmptyString.optional().describe("What depsolving could not find, for a compose-failure"),
+  failure: z.enum(["build-failure"]).optional().describe("A finer kind of compose-failure: build-failure = a dist-git head the composer built did not build (reason: the build log's tail)"),
+  build: ScratchBuild.omit({ nvr: true, rpms: true }).optional().describe("With failure build-failure: the member that did not build"),
   log: nonEmptyString.optional().describe("Where the compose log is"),
 });
 export type ComposeError = z.output<typeof ComposeError>;
@@ -103,7 +120,10 @@ export const ComposeCompleteMessage = defineSchema({
   description: "A change set was composed into an OSTree commit (or an identical one was reused).",
   packages: (body) =>
     sortedUnique(
-      [...body.pkgdiff.added, ...body.pkgdiff.removed, ...[...body.pkgdiff.upgraded, ...body.pkgdiff.downgraded].map((u) => u.to)].map(nameOf),
+      [
+        ...[...body.pkgdiff.added, ...body.pkgdiff.removed, ...[...body.pkgdiff.upgraded, ...body.pkgdiff.downgraded].map((u) => u.to)].map(nameOf),
+        ...(body.scratch_builds ?? []).map((b) => b.package),
+      ],
     ),
   summary: (body) => `compose ${body.compose_id}: ${body.ref} ${body.os_version} ${body.commit.slice(0, 12)}${body.reused ? " (reused)" : ""}`,
 });

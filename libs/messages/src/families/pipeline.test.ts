@@ -163,6 +163,19 @@ describe("pipeline.compose.*", () => {
     expect(validateBody(ComposeErrorMessage, { ...error, kind: "oops" }).ok).toBe(false);
     expect(ComposeErrorMessage.severity).toBe(40);
   });
+
+  it("names scratch-built packages, and checks what a scratch build and a build failure say", () => {
+    const build = { kind: "pull-request", package: "chrony", repo: "rpms/chrony", rev: "d".repeat(40), pr_url: "https://src.fedoraproject.org/rpms/chrony/pull-request/3", nvr: "chrony-4.6.1-1.fc41", rpms: ["chrony-4.6.1-1.fc41.x86_64"] };
+    const withBuild = { ...complete, pkgdiff: { added: [], removed: [], upgraded: [], downgraded: [] }, scratch_builds: [build] };
+    expect(validateBody(ComposeCompleteMessage, withBuild).ok).toBe(true);
+    expect(Object.keys(schemaHeaders(ComposeCompleteMessage, withBuild)).filter((h) => h.includes("_rpm_"))).toEqual(["fedora_messaging_rpm_chrony"]);
+    const bad = validateBody(ComposeCompleteMessage, { ...withBuild, scratch_builds: [{ ...build, rev: "main", kind: "build" }] });
+    expect(bad.ok ? [] : bad.issues.map((i) => i.path)).toEqual(["scratch_builds.0.kind", "scratch_builds.0.rev"]);
+
+    const failed = { ...complete, kind: "compose-failure", reason: "error: Bad exit status from %build", failure: "build-failure", build: { kind: "dist-git-commit", package: "chrony", repo: "rpms/chrony", rev: "e".repeat(40) } };
+    expect(validateBody(ComposeErrorMessage, failed).ok).toBe(true);
+    expect(validateBody(ComposeErrorMessage, { ...failed, failure: "segfault" }).ok).toBe(false);
+  });
 });
 
 describe("culprit finding messages", () => {
