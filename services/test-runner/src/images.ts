@@ -24,7 +24,7 @@ import { runTool, type RepositoryResolver, type ToolContext } from "@atomic-ci/t
 import type { TestRunnerSection } from "./config.js";
 import { definitionRepoPath } from "./definition-repo.js";
 import { errorBody, gateResultOf, queuedBody, resultOf, slug, testcaseOf, testTypes, CI_CATEGORY, type CiContext, type GateGroup, type PlannedTest, type RunLinks } from "./messages.js";
-import { buildCommit, changedBuilds, hostBuilds, type ChangedBuild } from "./resolve.js";
+import { buildCommit, changedBuilds, changedRevs, hostBuilds, type ChangedBuild } from "./resolve.js";
 
 /** The tag that marks a package's or the host definition's test for the booted image too. */
 export const IMAGE_TAG = "image";
@@ -269,11 +269,21 @@ export class ImageTester {
     const distGitDir = settings.distGit.dir ? resolve(settings.distGit.dir) : undefined;
     if (distGitDir && (compose || changeSet)) {
       const pkgdiff = compose?.pkgdiff ?? { added: [], removed: [], upgraded: [], downgraded: [] };
-      const builds: ChangedBuild[] = changedBuilds(pkgdiff, changeSet, distGitDir);
+      const revs = changedRevs(changeSet, compose?.scratch_builds);
+      const builds: ChangedBuild[] = changedBuilds(pkgdiff, changeSet, distGitDir, revs);
+      // A dist-git commit's or pull request's image tests come from that commit (as in the tree).
+      for (const r of revs) {
+        const gitDir = join(distGitDir, r.name);
+        try {
+          add((await discoverPackageTests({ repo: gitDir, rev: r.rev, package: r.name }, tools)).tests, { gitDir, component: r.name, ...(r.nvr ? { nvr: r.nvr } : {}) });
+        } catch (err) {
+          failed(r.name, gitDir, `test discovery failed for ${r.name} at ${r.rev.slice(0, 12)}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
       if (compose) {
         // The image is the whole host: every package in it (its lockfile) brings its image tests, at the version composed.
         try {
-          const changed = new Set(builds.map((b) => b.name));
+          const changed = new Set([...builds.map((b) => b.name), ...revs.map((r) => r.name)]);
           builds.push(...(await hostBuilds(compose.lockfile.location, distGitDir)).filter((b) => !changed.has(b.name)));
         } catch (err) {
           context.log.warn({ commit: image.commit, err: err instanceof Error ? err.message : String(err) }, "the compose's lockfile cannot be read: image tests of the changed builds only");

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { gitLog, gitShowFile, safeRpmName, type ToolContext } from "@atomic-ci/tools";
-import type { ChangeSetQueued, PackageDiff } from "@atomic-ci/messages";
+import type { ChangeSetQueued, ComposeComplete, PackageDiff } from "@atomic-ci/messages";
 
 export interface ChangedBuild {
   /** Source package name (a dist-git repository). */
@@ -37,7 +37,7 @@ export function splitNevra(nevra: string, withArch: boolean): { name: string; ve
  * `distGitDir` stand for their source package (a subpackage like `ostree-libs` is skipped:
  * its source package is in the diff too when it changed).
  */
-export function changedBuilds(pkgdiff: PackageDiff, changeSet: Pick<ChangeSetQueued, "members"> | undefined, distGitDir: string): ChangedBuild[] {
+export function changedBuilds(pkgdiff: PackageDiff, changeSet: Pick<ChangeSetQueued, "members"> | undefined, distGitDir: string, revs: readonly ChangedRev[] = []): ChangedBuild[] {
   const out = new Map<string, ChangedBuild>();
   for (const member of changeSet?.members ?? []) {
     if (member.kind !== "build") continue;
@@ -45,11 +45,38 @@ export function changedBuilds(pkgdiff: PackageDiff, changeSet: Pick<ChangeSetQue
     if (parts) out.set(member.nvr, { ...parts, name: member.package, nvr: member.nvr });
   }
   if (out.size > 0) return [...out.values()];
+  // A package changed at a dist-git commit or pull request is tested at that commit (changedRevs):
+  // its new version is in the diff, but on no branch's spec.
+  const atRev = new Set(revs.map((r) => r.name));
   for (const nevra of [...pkgdiff.added, ...pkgdiff.upgraded.map((u) => u.to), ...pkgdiff.downgraded.map((u) => u.to)]) {
     const parts = splitNevra(nevra, true);
-    if (!parts || !existsSync(join(distGitDir, parts.name))) continue;
+    if (!parts || atRev.has(parts.name) || !existsSync(join(distGitDir, parts.name))) continue;
     const nvr = `${parts.name}-${parts.version}-${parts.release}`;
     out.set(nvr, { ...parts, nvr });
+  }
+  return [...out.values()];
+}
+
+/** A package whose tests come from a given dist-git commit: a pushed commit's, or a pull request's head. */
+export interface ChangedRev {
+  /** Source package name (a dist-git repository). */
+  name: string;
+  rev: string;
+  /** The scratch build the compose made of it, when the commit changed the spec. */
+  nvr?: string;
+}
+
+/**
+ * The change set's dist-git commits and pull requests, by package: what the compose built of
+ * them (`scratch_builds`, in the compose message itself, so known after a restart too), then
+ * the members that needed no build (a tests-only commit: the tests are what changed).
+ */
+export function changedRevs(changeSet: Pick<ChangeSetQueued, "members"> | undefined, scratchBuilds: ComposeComplete["scratch_builds"]): ChangedRev[] {
+  const out = new Map<string, ChangedRev>();
+  for (const b of scratchBuilds ?? []) out.set(b.package, { name: b.package, rev: b.rev, nvr: b.nvr });
+  for (const member of changeSet?.members ?? []) {
+    if ((member.kind !== "dist-git-commit" && member.kind !== "pull-request") || member.package === undefined || out.has(member.package)) continue;
+    out.set(member.package, { name: member.package, rev: member.rev });
   }
   return [...out.values()];
 }

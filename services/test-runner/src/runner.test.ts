@@ -14,10 +14,10 @@ import {
   validateBody,
 } from "@atomic-ci/messages";
 import { MemoryResultsStore, type TestCase, type TestRun } from "@atomic-ci/testing";
-import { gitAdd, gitCommit, gitInit, GitMirror, type ToolContext } from "@atomic-ci/tools";
+import { gitAdd, gitCommit, gitInit, GitMirror, runTool, type ToolContext } from "@atomic-ci/tools";
 import { testRunnerConfigSchema } from "./config.js";
 import { completeBody, errorBody, queuedBody, resultOf, slug, testTypes, type CiContext, type PlannedTest } from "./messages.js";
-import { buildCommit, changedBuilds, releaseMatches, splitNevra } from "./resolve.js";
+import { buildCommit, changedBuilds, changedRevs, releaseMatches, splitNevra } from "./resolve.js";
 import { TestRunner } from "./runner.js";
 
 const tools: ToolContext = { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" } };
@@ -233,6 +233,55 @@ describe("TestRunner on a compose (sandbox replaced)", () => {
     const error = published.find((m) => m.topic === "ci.productmd-compose.test.error" && JSON.stringify(m.body).includes("atomic-ci.foo"));
     expect((error?.body["error"] as { reason: string }).reason).toMatch(/no commit of foo's dist-git has the spec of foo-9.9-1.fc41/);
     expect((await store.latest({ item: ["f".repeat(64)], testcases: ["atomic-ci.foo.*"] })).map((r) => r.outcome)).toEqual(["ERROR"]);
+  });
+});
+
+describe("a pull request's own tests (sandbox replaced)", () => {
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as HandlerContext["log"];
+  const context = { log, deliveryCount: 1, setChangeSet: () => undefined } as unknown as HandlerContext;
+
+  it("takes a change set's commits and pull requests by package: the scratch build's commit first, then the members that needed no build", () => {
+    const pr = { kind: "pull-request" as const, package: "foo", repo: "rpms/foo", branch: "f41", pr_url: "https://src.example.invalid/rpms/foo/pull-request/1", rev: "1".repeat(40), source_message_id: "m", source_topic: "t" };
+    const testsOnly = { kind: "dist-git-commit" as const, package: "bar", repo: "rpms/bar", branch: "f41", rev: "2".repeat(40), touches: ["tests" as const], source_message_id: "m2", source_topic: "t" };
+    const built = [{ kind: "pull-request" as const, package: "foo", repo: "rpms/foo", rev: "3".repeat(40), nvr: "foo-2.0-2.fc41", rpms: ["foo-2.0-2.fc41.x86_64"] }];
+    expect(changedRevs({ members: [pr, testsOnly] }, built)).toEqual([{ name: "foo", rev: "3".repeat(40), nvr: "foo-2.0-2.fc41" }, { name: "bar", rev: "2".repeat(40) }]);
+    // After a restart (change set not seen) the compose still says what it built.
+    expect(changedRevs(undefined, built)).toEqual([{ name: "foo", rev: "3".repeat(40), nvr: "foo-2.0-2.fc41" }]);
+  });
+
+  it("runs the tests at the pull request's head, not the branch's, and looks for no branch commit of its version", async () => {
+    const distGit = join(dir, "rpms-pr");
+    const gitDir = join(distGit, "foo");
+    await repo(gitDir, [{ "foo.spec": spec("2.0"), "tests/tests.yml": sti("branch-test"), "tests/smoke.sh": "true\n" }]);
+    // The pull request's head: a commit on no branch (refs/pull/1/head, as Pagure keeps it).
+    const [head] = await repo(gitDir, [{ "foo.spec": spec("2.0", "2%{?dist}"), "tests/tests.yml": sti("pr-test") }]);
+    if (!head) throw new Error("no commit");
+    const env = { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" }, timeoutMs: 30_000 };
+    await runTool("git", ["-C", gitDir, "update-ref", "refs/pull/1/head", head], env);
+    await runTool("git", ["-C", gitDir, "reset", "--quiet", "--hard", "HEAD~1"], env);
+
+    const published: { topic: string; body: Record<string, unknown> }[] = [];
+    const runs: string[] = [];
+    const settings = testRunnerConfigSchema.shape.testRunner.parse({ workDir: join(dir, "work-pr"), distGit: { dir: distGit }, composeGate: { allHostPackages: false } });
+    const runner = new TestRunner({
+      bus: { publish: (topic: string, body: unknown) => { published.push({ topic, body: body as Record<string, unknown> }); return Promise.resolve(); } } as never,
+      settings,
+      store: new MemoryResultsStore(),
+      tools,
+      now: () => new Date("2025-01-01T00:00:00Z"),
+      runTest: (t) => {
+        runs.push(`${t.name}@${t.commit.slice(0, 12)}`);
+        return Promise.resolve({ testId: t.id, outcome: "passed", runtimeMs: 1, artifactsDir: join(dir, "work-pr", "a"), logPath: join(dir, "work-pr", "a", "output.log"), attempts: [], passedOnRerun: false } satisfies TestRun);
+      },
+    });
+    const scratch = [{ kind: "pull-request" as const, package: "foo", repo: "rpms/foo", rev: head, pr_url: "https://src.example.invalid/rpms/foo/pull-request/1", nvr: "foo-2.0-2.fc41", rpms: ["foo-2.0-2.fc41.x86_64"] }];
+    await runner.handle({ topic: "pipeline.compose.complete", body: composeBody({ commit: "e".repeat(64), pkgdiff: { added: [], removed: [], upgraded: [{ from: "foo-2.0-1.fc41.x86_64", to: "foo-2.0-2.fc41.x86_64" }], downgraded: [] }, scratch_builds: scratch }) } as never, context);
+    expect(runs).toEqual([`pr-test@${head.slice(0, 12)}`]);
+    expect(published.filter((m) => m.topic.endsWith("test.error"))).toEqual([]);
+    // Counted for the compose gate; no Koji-build summary for a build Koji never made.
+    const summaries = published.filter((m) => m.topic === "resultsdb.result.new").map((m) => `${(m.body["testcase"] as { name: string }).name} ${String(m.body["outcome"])}`);
+    expect(summaries).toContain("atomic-ci.compose.package-tests.functional PASSED");
+    expect(summaries.some((n) => n.startsWith("fedora-ci.koji-build"))).toBe(false);
   });
 });
 

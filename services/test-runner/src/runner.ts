@@ -49,7 +49,7 @@ import {
   type RunLinks,
 } from "./messages.js";
 import { ComposePlan, PLAN_VERSION, planKeys } from "./plan.js";
-import { buildCommit, changedBuilds, hostBuilds, type ChangedBuild } from "./resolve.js";
+import { buildCommit, changedBuilds, changedRevs, hostBuilds, type ChangedBuild } from "./resolve.js";
 
 export interface TestRunnerDeps {
   bus: Pick<Bus, "publish">;
@@ -335,14 +335,29 @@ export class TestRunner implements RerunHandler {
     };
     const distGitDir = settings.distGit.dir ? resolve(settings.distGit.dir) : undefined;
     if (distGitDir) {
-      const changed = changedBuilds(compose.pkgdiff, changeSet, distGitDir);
+      const revs = changedRevs(changeSet, compose.scratch_builds);
+      const changed = changedBuilds(compose.pkgdiff, changeSet, distGitDir, revs);
       for (const build of changed) {
         const gitDir = join(distGitDir, build.name);
         const found = await buildTests(build, gitDir, { gitDir, component: build.name, nvr: build.nvr });
         if (found) buildGroup(build, found.names, found.commit);
         else buildGroup(build, [discoveryCase(build.name)]);
       }
-      if (settings.composeGate.allHostPackages) packageTests.push(...(await this.planWholeHost(compose, distGitDir, new Set(changed.map((b) => b.name)), { planned, failures, add, buildTests, discoveryCase }, context)));
+      // A dist-git commit or pull request brings its own tests, at its commit: a maintainer's
+      // change to the tests is what runs. They count for the compose gate only (no Koji build
+      // to summarize on: the build of a pushed commit comes as a change set of its own).
+      for (const r of revs) {
+        const gitDir = join(distGitDir, r.name);
+        const base = { gitDir, component: r.name, ...(r.nvr ? { nvr: r.nvr } : {}) };
+        try {
+          packageTests.push(...add((await discoverPackageTests({ repo: gitDir, rev: r.rev, package: r.name }, tools)).tests, base));
+        } catch (err) {
+          failures.push({ ...base, namespace: `${settings.namespace}.${slug(r.name)}`, commit: r.rev, reason: `test discovery failed for ${r.name} at ${r.rev.slice(0, 12)}: ${err instanceof Error ? err.message : String(err)}` });
+          packageTests.push(discoveryCase(r.name));
+        }
+      }
+      const own = new Set([...changed.map((b) => b.name), ...revs.map((r) => r.name)]);
+      if (settings.composeGate.allHostPackages) packageTests.push(...(await this.planWholeHost(compose, distGitDir, own, { planned, failures, add, buildTests, discoveryCase }, context)));
     } else {
       context.log.warn("testRunner.distGit.dir is not set: no package tests");
     }

@@ -165,7 +165,7 @@ describe("pipeline.compose.*", () => {
   });
 
   it("names scratch-built packages, and checks what a scratch build and a build failure say", () => {
-    const build = { kind: "pull-request", package: "chrony", repo: "rpms/chrony", rev: "d".repeat(40), pr_url: "https://src.fedoraproject.org/rpms/chrony/pull-request/3", nvr: "chrony-4.6.1-1.fc41", rpms: ["chrony-4.6.1-1.fc41.x86_64"] };
+    const build = { kind: "pull-request" as const, package: "chrony", repo: "rpms/chrony", rev: "d".repeat(40), pr_url: "https://src.fedoraproject.org/rpms/chrony/pull-request/3", nvr: "chrony-4.6.1-1.fc41", rpms: ["chrony-4.6.1-1.fc41.x86_64"] };
     const withBuild = { ...complete, pkgdiff: { added: [], removed: [], upgraded: [], downgraded: [] }, scratch_builds: [build] };
     expect(validateBody(ComposeCompleteMessage, withBuild).ok).toBe(true);
     expect(Object.keys(schemaHeaders(ComposeCompleteMessage, withBuild)).filter((h) => h.includes("_rpm_"))).toEqual(["fedora_messaging_rpm_chrony"]);
