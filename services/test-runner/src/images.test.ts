@@ -9,7 +9,7 @@ import { Outcomes, type HandlerContext } from "@atomic-ci/bus";
 import type { BootOutcome, BootTestOptions } from "@atomic-ci/images";
 import { ComposeComplete, defaultRegistry, ImageComplete, testCaseName, validateBody, type ResultsdbResult } from "@atomic-ci/messages";
 import { MemoryPlanStore, MemoryResultsStore, type TestCase } from "@atomic-ci/testing";
-import { gitAdd, gitCommit, gitInit, type ToolContext } from "@atomic-ci/tools";
+import { gitAdd, gitCommit, gitInit, runTool, type ToolContext } from "@atomic-ci/tools";
 import { testRunnerConfigSchema } from "./config.js";
 import { guestScript, ImageTester, imageSummaryTestcase, isImageTest } from "./images.js";
 
@@ -201,6 +201,22 @@ describe("ImageTester (boot replaced)", () => {
     const [again] = await store.latest({ item: ["3".repeat(64)], testcases: [imageSummaryTestcase("atomic-ci")] });
     expect(again?.outcome).toBe("PASSED");
   });
+  it("takes a pull request's image tests from its head, which is on no branch", async () => {
+    outcome = passing;
+    const barDir = join(dir, "rpms", "bar");
+    const head = await repo(barDir, { "bar.spec": "Name: bar\nVersion: 1.0\nRelease: 2%{?dist}\n", "tests/tests.yml": sti(["atomic", "image"], "pr-smoke"), "tests/pr-smoke.sh": "true\n" });
+    const git = { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" }, timeoutMs: 30_000 };
+    await runTool("git", ["-C", barDir, "update-ref", "refs/pull/7/head", head], git);
+    await runTool("git", ["-C", barDir, "reset", "--quiet", "--hard", "HEAD~1"], git);
+    const { compose, image } = bodies("7".repeat(64));
+    const scratch = [{ kind: "pull-request" as const, package: "bar", repo: "rpms/bar", rev: head, nvr: "bar-1.0-2.fc41", rpms: ["bar-1.0-2.fc41.noarch"] }];
+    await tester.observe({ topic: "x.pipeline.compose.complete", body: { ...compose, pkgdiff: { added: [], removed: [], upgraded: [{ from: "bar-1.0-1.fc41.noarch", to: "bar-1.0-2.fc41.noarch" }], downgraded: [] }, scratch_builds: scratch } } as never);
+    const before = published.length;
+    await tester.handle({ topic: "x.pipeline.image.complete", body: image } as never, context);
+    expect(boots.at(-1)?.tests?.map((t) => t.name)).toEqual(["bar.pr-smoke", "foo.smoke", "host.host-smoke"]);
+    expect(published.slice(before).filter((m) => m.topic.endsWith("test.error"))).toEqual([]);
+  });
+
   it("still tests the compose's packages in the image after a restart: what it observed is kept in its documents", async () => {
     outcome = passing;
     const { compose, image } = bodies("5".repeat(64));
