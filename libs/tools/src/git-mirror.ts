@@ -9,6 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { safeArg, safePath } from "./argv.js";
 import { gitEnv } from "./git.js";
+import { ToolError } from "./errors.js";
 import { runTool, type ToolContext } from "./run.js";
 
 /** A URL git fetches over the network (https, ssh, git) rather than a local path. */
@@ -109,7 +110,10 @@ export class GitMirror {
       this.lastError = undefined;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      if (!exists) throw new GitMirrorError(`cannot clone ${this.options.url}: ${reason}`, { cause: err });
+      if (!exists) {
+        const stderr = err instanceof ToolError ? err.stderr : "";
+        throw new GitMirrorError(`cannot clone ${this.options.url}: ${reason}`, { cause: err, absent: NOT_FOUND.test(stderr) });
+      }
       // The last copy stays in use; a read after maxAgeMs tries again.
       this.lastError = `fetch of ${this.options.url} failed, serving the copy fetched ${this.fetchedAt === undefined ? "before this process started" : `at ${new Date(this.fetchedAt).toISOString()}`}: ${reason}`;
       this.nextFetchAt = now + this.options.maxAgeMs;
@@ -124,11 +128,17 @@ function isMirror(dir: string): Promise<boolean> {
   );
 }
 
+/** What git says when the remote has no such repository (Pagure/GitLab/GitHub over https, a path that is not a repository). */
+const NOT_FOUND = /repository '[^']*' not found|Repository not found|does not appear to be a git repository|HTTP (404|410)/i;
+
 export class GitMirrorError extends Error {
   readonly code = "GIT_MIRROR";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The remote said it has no such repository (as opposed to being unreachable). */
+  readonly absent: boolean;
+  constructor(message: string, options?: { cause?: unknown; absent?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "GitMirrorError";
+    this.absent = options?.absent ?? false;
   }
 }
 

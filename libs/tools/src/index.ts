@@ -59,3 +59,4 @@ export {
 export { onToolFinished, reportToolRun, toolTimingEnabled, ToolTimings, unionMs, type ToolRun, type ToolRunListener, type ToolTotals } from "./timing.js";
 export { lockDirectory, LockTimeoutError, type DirLockOptions, type Unlock } from "./dir-lock.js";
 export { GitMirror, GitMirrorError, isRemoteGitUrl, repositoryResolver, type GitMirrorOptions, type RepositoryResolver } from "./git-mirror.js";
+export { DirectoryDistGit, distGitRepos, MirroredDistGit, type DistGitRepos, type MirroredDistGitOptions } from "./dist-git-repos.js";
