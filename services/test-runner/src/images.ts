@@ -20,7 +20,7 @@ import {
   type ResultsdbResult,
 } from "@atomic-ci/messages";
 import { discoverHostTests, discoverPackageTests, parseChecks, verdict, type NewResult, type PlanStore, type ResultsStore, type TestCase } from "@atomic-ci/testing";
-import { runTool, type RepositoryResolver, type ToolContext } from "@atomic-ci/tools";
+import { distGitRepos, runTool, type DistGitRepos, type RepositoryResolver, type ToolContext } from "@atomic-ci/tools";
 import type { TestRunnerSection } from "./config.js";
 import { definitionRepoPath } from "./definition-repo.js";
 import { errorBody, gateResultOf, queuedBody, resultOf, slug, testcaseOf, testTypes, CI_CATEGORY, type CiContext, type GateGroup, type PlannedTest, type RunLinks } from "./messages.js";
@@ -42,6 +42,8 @@ export interface ImageTesterDeps {
   bootTest?: typeof bootTest;
   /** Where the host definition is read (a mirror of a remote repo); default: `settings.definition.repo` as a path. */
   definitionRepo?: RepositoryResolver;
+  /** The packages' dist-git (shared with the tree's runner); default: from `settings.distGit`. */
+  distGit?: DistGitRepos;
   /**
    * Where the compose and change set messages seen are kept (the plans' document store: Redis
    * when the results are). A restart between a compose and its image must not shrink the
@@ -96,8 +98,11 @@ export class ImageTester {
   private readonly composes = new Map<string, ComposeComplete>();
   private readonly changeSets = new Map<string, ChangeSetQueued>();
 
+  private readonly distGit: DistGitRepos | undefined;
+
   constructor(private readonly deps: ImageTesterDeps) {
     this.workDir = resolve(deps.settings.workDir);
+    this.distGit = deps.distGit ?? distGitRepos(deps.settings.distGit, deps.tools);
   }
 
   /**
@@ -266,31 +271,46 @@ export class ImageTester {
     };
     const changeSetId = image.change_set_id ?? compose?.change_set_id;
     const changeSet = changeSetId === undefined ? undefined : await this.recall(this.changeSets, changeSetId, contextKeys.changeSet(changeSetId), ChangeSetQueued);
-    const distGitDir = settings.distGit.dir ? resolve(settings.distGit.dir) : undefined;
-    if (distGitDir && (compose || changeSet)) {
+    const repos = this.distGit;
+    /** A package's repository (holding `rev`), or a discovery failure saying why there is none. */
+    const repoOf = async (name: string, rev?: string): Promise<string | undefined> => {
+      try {
+        const path = await repos?.path(name, rev);
+        if (path === undefined) failed(name, "", `${name} has no dist-git repository`);
+        return path;
+      } catch (err) {
+        failed(name, "", `${name}'s dist-git repository cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      }
+    };
+    if (repos && (compose || changeSet)) {
       const pkgdiff = compose?.pkgdiff ?? { added: [], removed: [], upgraded: [], downgraded: [] };
       const revs = changedRevs(changeSet, compose?.scratch_builds);
-      const builds: ChangedBuild[] = changedBuilds(pkgdiff, changeSet, distGitDir, revs);
+      const builds: ChangedBuild[] = [];
+      try {
+        builds.push(...(await changedBuilds(pkgdiff, changeSet, repos, revs)));
+        if (compose) {
+          // The image is the whole host: every package in it (its lockfile) brings its image tests, at the version composed.
+          const changed = new Set([...builds.map((b) => b.name), ...revs.map((r) => r.name)]);
+          builds.push(...(await hostBuilds(compose.lockfile.location, repos)).filter((b) => !changed.has(b.name)));
+        }
+      } catch (err) {
+        // Which packages the image holds is unknown (the lockfile, the forge): an ERROR, not fewer tests.
+        failed("host-packages", "", `the image's packages cannot be listed: ${err instanceof Error ? err.message : String(err)}`);
+      }
       // A dist-git commit's or pull request's image tests come from that commit (as in the tree).
       for (const r of revs) {
-        const gitDir = join(distGitDir, r.name);
+        const gitDir = await repoOf(r.name, r.rev);
+        if (gitDir === undefined) continue;
         try {
           add((await discoverPackageTests({ repo: gitDir, rev: r.rev, package: r.name }, tools)).tests, { gitDir, component: r.name, ...(r.nvr ? { nvr: r.nvr } : {}) });
         } catch (err) {
           failed(r.name, gitDir, `test discovery failed for ${r.name} at ${r.rev.slice(0, 12)}: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
-      if (compose) {
-        // The image is the whole host: every package in it (its lockfile) brings its image tests, at the version composed.
-        try {
-          const changed = new Set([...builds.map((b) => b.name), ...revs.map((r) => r.name)]);
-          builds.push(...(await hostBuilds(compose.lockfile.location, distGitDir)).filter((b) => !changed.has(b.name)));
-        } catch (err) {
-          context.log.warn({ commit: image.commit, err: err instanceof Error ? err.message : String(err) }, "the compose's lockfile cannot be read: image tests of the changed builds only");
-        }
-      }
       for (const build of builds) {
-        const gitDir = join(distGitDir, build.name);
+        const gitDir = await repoOf(build.name);
+        if (gitDir === undefined) continue;
         try {
           const commit = await buildCommit(gitDir, build, tools);
           if (!commit) {
@@ -302,7 +322,7 @@ export class ImageTester {
           failed(build.name, gitDir, `test discovery failed for ${build.nvr}: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
-    } else if (distGitDir) {
+    } else if (repos) {
       // After a restart the compose (its package diff) is not known: the host's own image tests still run.
       context.log.warn({ commit: image.commit }, "compose of this image not seen: no package tests in the image");
     }

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { BusError, type BusMessage, type HandlerContext } from "@atomic-ci/bus";
 import { defaultConfigOf, type ServiceDefinition } from "@atomic-ci/runtime";
 import { MemoryPlanStore, MemoryResultsStore, RedisPlanStore, RedisResultsStore, ResultsServer, type PlanStore, type ResultsStore } from "@atomic-ci/testing";
-import { repositoryResolver, type ToolEnv } from "@atomic-ci/tools";
+import { distGitRepos, repositoryResolver, type ToolEnv } from "@atomic-ci/tools";
 import { testRunnerConfigSchema, type TestRunnerConfig } from "./config.js";
 import { ImageTester } from "./images.js";
 import { TestRunner } from "./runner.js";
@@ -79,12 +79,15 @@ export function createTestRunnerService(options: TestRunnerOptions = {}): TestRu
       const definitionRepo = settings.definition.repo
         ? repositoryResolver(settings.definition.repo, { cacheDir: resolve(settings.definition.mirrorDir), maxAgeMs: settings.definition.refreshSeconds * 1000, tools: { env: toolEnv } })
         : undefined;
-      const runner = new TestRunner({ bus: ctx.bus, settings, store, plans, log: ctx.logger, tools: { env: toolEnv }, now, ...(definitionRepo ? { definitionRepo } : {}) });
+      // One set of dist-git mirrors for both too.
+      const distGit = distGitRepos(settings.distGit, { env: toolEnv });
+      const shared = { ...(definitionRepo ? { definitionRepo } : {}), ...(distGit ? { distGit } : {}) };
+      const runner = new TestRunner({ bus: ctx.bus, settings, store, plans, log: ctx.logger, tools: { env: toolEnv }, now, ...shared });
       api.reruns = runner;
       // Closed in this order after the consumers stopped: the API (registered above), re-runs it accepted, then the store they write.
       ctx.onShutdown("reruns", () => runner.idle());
       if (closeStore) ctx.onShutdown("results-store", closeStore);
-      const images = new ImageTester({ bus: ctx.bus, settings, store, documents: plans, tools: { env: toolEnv }, now, ...(definitionRepo ? { definitionRepo } : {}) });
+      const images = new ImageTester({ bus: ctx.bus, settings, store, documents: plans, tools: { env: toolEnv }, now, ...shared });
       await ctx.consume(async (message: BusMessage, context: HandlerContext) => {
         if (message.topic.endsWith("pipeline.image.complete")) return images.handle(message, context);
         await images.observe(message);

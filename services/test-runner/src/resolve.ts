@@ -1,10 +1,11 @@
 // Which packages a compose changed, and the dist-git commit each build was made from.
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { z } from "zod";
-import { gitLog, gitShowFile, safeRpmName, type ToolContext } from "@atomic-ci/tools";
+import { gitLog, gitShowFile, safeRpmName, type DistGitRepos, type ToolContext } from "@atomic-ci/tools";
 import type { ChangeSetQueued, ComposeComplete, PackageDiff } from "@atomic-ci/messages";
+
+/** What a dist-git repository (source package) name may be. */
+const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 export interface ChangedBuild {
   /** Source package name (a dist-git repository). */
@@ -34,10 +35,10 @@ export function splitNevra(nevra: string, withArch: boolean): { name: string; ve
  * The builds a compose brought in. The change set's build members name source packages and
  * NVRs exactly; without them (the change set was not seen), the package diff's added,
  * upgraded and downgraded binary packages whose name is a dist-git repository under
- * `distGitDir` stand for their source package (a subpackage like `ostree-libs` is skipped:
+ * `repos` stand for their source package (a subpackage like `ostree-libs` is skipped:
  * its source package is in the diff too when it changed).
  */
-export function changedBuilds(pkgdiff: PackageDiff, changeSet: Pick<ChangeSetQueued, "members"> | undefined, distGitDir: string, revs: readonly ChangedRev[] = []): ChangedBuild[] {
+export async function changedBuilds(pkgdiff: PackageDiff, changeSet: Pick<ChangeSetQueued, "members"> | undefined, repos: DistGitRepos, revs: readonly ChangedRev[] = []): Promise<ChangedBuild[]> {
   const out = new Map<string, ChangedBuild>();
   for (const member of changeSet?.members ?? []) {
     if (member.kind !== "build") continue;
@@ -50,7 +51,7 @@ export function changedBuilds(pkgdiff: PackageDiff, changeSet: Pick<ChangeSetQue
   const atRev = new Set(revs.map((r) => r.name));
   for (const nevra of [...pkgdiff.added, ...pkgdiff.upgraded.map((u) => u.to), ...pkgdiff.downgraded.map((u) => u.to)]) {
     const parts = splitNevra(nevra, true);
-    if (!parts || atRev.has(parts.name) || !existsSync(join(distGitDir, parts.name))) continue;
+    if (!parts || atRev.has(parts.name) || !REPO_NAME.test(parts.name) || (await repos.path(parts.name)) === undefined) continue;
     const nvr = `${parts.name}-${parts.version}-${parts.release}`;
     out.set(nvr, { ...parts, nvr });
   }
@@ -121,14 +122,12 @@ const LockfileJson = z.looseObject({
   packages: z.record(z.string(), z.looseObject({ evra: z.string().min(1).optional(), evr: z.string().min(1).optional() })),
 });
 
-const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
-
 /** The dist-git repository a binary RPM comes from: the longest dash-prefix of its name that is one (the coverage report's rule). */
-export function sourceOf(binary: string, isRepo: (name: string) => boolean): string | undefined {
+export async function sourceOf(binary: string, isRepo: (name: string) => Promise<boolean>): Promise<string | undefined> {
   const parts = binary.split("-");
   for (let n = parts.length; n > 0; n--) {
     const candidate = parts.slice(0, n).join("-");
-    if (REPO_NAME.test(candidate) && isRepo(candidate)) return candidate;
+    if (REPO_NAME.test(candidate) && (await isRepo(candidate))) return candidate;
   }
   return undefined;
 }
@@ -139,7 +138,7 @@ export function sourceOf(binary: string, isRepo: (name: string) => boolean): str
  * name (`sourceOf`), with the binary's version and release (subpackages share their source's).
  * Binaries without a repository have no dist-git tests and are left out.
  */
-export async function hostBuilds(lockfilePath: string, distGitDir: string): Promise<ChangedBuild[]> {
+export async function hostBuilds(lockfilePath: string, repos: DistGitRepos): Promise<ChangedBuild[]> {
   let parsed: z.output<typeof LockfileJson>;
   try {
     parsed = LockfileJson.parse(JSON.parse(await readFile(lockfilePath, "utf8")));
@@ -148,7 +147,7 @@ export async function hostBuilds(lockfilePath: string, distGitDir: string): Prom
   }
   const out = new Map<string, ChangedBuild>();
   for (const [binary, entry] of Object.entries(parsed.packages).sort(([a], [b]) => a.localeCompare(b))) {
-    const name = sourceOf(binary, (candidate) => existsSync(join(distGitDir, candidate)));
+    const name = await sourceOf(binary, async (candidate) => (await repos.path(candidate)) !== undefined);
     if (!name || out.has(name)) continue;
     const evr = entry.evra ? splitNevra(`x-${entry.evra}`, true) : entry.evr ? splitNevra(`x-${entry.evr}`, false) : undefined;
     if (!evr) continue;

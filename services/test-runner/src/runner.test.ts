@@ -14,7 +14,7 @@ import {
   validateBody,
 } from "@atomic-ci/messages";
 import { MemoryResultsStore, type TestCase, type TestRun } from "@atomic-ci/testing";
-import { gitAdd, gitCommit, gitInit, GitMirror, runTool, type ToolContext } from "@atomic-ci/tools";
+import { DirectoryDistGit, MirroredDistGit, gitAdd, gitCommit, gitInit, GitMirror, runTool, type ToolContext } from "@atomic-ci/tools";
 import { testRunnerConfigSchema } from "./config.js";
 import { completeBody, errorBody, queuedBody, resultOf, slug, testTypes, type CiContext, type PlannedTest } from "./messages.js";
 import { buildCommit, changedBuilds, changedRevs, releaseMatches, splitNevra } from "./resolve.js";
@@ -115,9 +115,9 @@ describe("which builds a compose changed, and their dist-git commits", () => {
     const distGit = join(dir, "rpms-a");
     await mkdir(join(distGit, "foo"), { recursive: true });
     const diff = composeBody().pkgdiff;
-    expect(changedBuilds(diff, undefined, distGit)).toEqual([{ name: "foo", version: "2.0", release: "1.fc41", nvr: "foo-2.0-1.fc41" }]);
+    expect(await changedBuilds(diff, undefined, new DirectoryDistGit(distGit))).toEqual([{ name: "foo", version: "2.0", release: "1.fc41", nvr: "foo-2.0-1.fc41" }]);
     const members = [{ kind: "build" as const, package: "bar", nvr: "bar-3-2.fc41", source_message_id: "m", source_topic: "t" }];
-    expect(changedBuilds(diff, { members }, distGit)).toEqual([{ name: "bar", version: "3", release: "2.fc41", nvr: "bar-3-2.fc41" }]);
+    expect(await changedBuilds(diff, { members }, new DirectoryDistGit(distGit))).toEqual([{ name: "bar", version: "3", release: "2.fc41", nvr: "bar-3-2.fc41" }]);
   });
 
   it("finds the newest commit whose spec has the build's version and release", async () => {
@@ -289,6 +289,33 @@ describe("a pull request's own tests (sandbox replaced)", () => {
     const summaries = published.filter((m) => m.topic === "resultsdb.result.new").map((m) => `${(m.body["testcase"] as { name: string }).name} ${String(m.body["outcome"])}`);
     expect(summaries).toContain("atomic-ci.compose.package-tests.functional PASSED");
     expect(summaries.some((n) => n.startsWith("fedora-ci.koji-build"))).toBe(false);
+  });
+});
+
+describe("dist-git from a forge, mirrored on first use (sandbox replaced)", () => {
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as HandlerContext["log"];
+  const context = { log, deliveryCount: 1, setChangeSet: () => undefined } as unknown as HandlerContext;
+  const diff = { added: [], removed: [], upgraded: [{ from: "foo-1.0-1.fc41.x86_64", to: "foo-2.0-1.fc41.x86_64" }], downgraded: [] };
+
+  it("finds the changed package's repository at the forge and runs its tests from the mirror", async () => {
+    const forge = join(dir, "forge");
+    await repo(join(forge, "foo"), [{ "foo.spec": spec("2.0"), "tests/tests.yml": sti("forge-test"), "tests/smoke.sh": "true\n" }]);
+    const distGit = new MirroredDistGit({ urlTemplate: `file://${forge}/{name}`, cacheDir: join(dir, "forge-mirrors"), maxAgeMs: 60_000, tools });
+    const { runner, runs, published } = passingRunner("work-forge", {}, { distGit });
+    await runner.handle({ topic: "pipeline.compose.complete", body: composeBody({ commit: "a".repeat(64), pkgdiff: diff }) } as never, context);
+    expect(runs.map((r) => r.split("@")[0])).toEqual(["forge-test"]);
+    expect(published.filter((m) => m.topic.endsWith("test.error"))).toEqual([]);
+  });
+
+  it("makes the package tests an ERROR when the forge cannot be reached, instead of finding no package changed", async () => {
+    const distGit = new MirroredDistGit({ urlTemplate: "http://127.0.0.1:9/rpms/{name}.git", cacheDir: join(dir, "down-mirrors"), maxAgeMs: 60_000, tools: { ...tools, timeoutMs: 30_000 } });
+    const { runner, runs, published } = passingRunner("work-forge-down", {}, { distGit });
+    await runner.handle({ topic: "pipeline.compose.complete", body: composeBody({ commit: "b".repeat(64), pkgdiff: diff }) } as never, context);
+    expect(runs).toEqual([]);
+    const error = published.find((m) => m.topic === "ci.productmd-compose.test.error");
+    expect((error?.body["error"] as { reason: string }).reason).toMatch(/^cannot tell which packages changed: cannot clone http:\/\/127\.0\.0\.1:9\/rpms\/foo\.git/);
+    const summary = published.filter((m) => m.topic === "resultsdb.result.new" && (m.body["testcase"] as { name: string }).name === "atomic-ci.compose.package-tests.functional").at(-1);
+    expect(summary?.body["outcome"]).toBe("ERROR");
   });
 });
 

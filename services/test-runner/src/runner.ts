@@ -29,7 +29,7 @@ import {
   type TestCase,
   type TestRun,
 } from "@atomic-ci/testing";
-import type { RepositoryResolver, ToolContext } from "@atomic-ci/tools";
+import { distGitRepos, type DistGitRepos, type RepositoryResolver, type ToolContext } from "@atomic-ci/tools";
 import type { TestRunnerSection } from "./config.js";
 import { definitionRepoPath } from "./definition-repo.js";
 import {
@@ -65,6 +65,8 @@ export interface TestRunnerDeps {
   runTest?: typeof runAnyTest;
   /** Where the host definition is read (a mirror of a remote repo); default: `settings.definition.repo` as a path. */
   definitionRepo?: RepositoryResolver;
+  /** The packages' dist-git (shared with the image tester); default: from `settings.distGit`. */
+  distGit?: DistGitRepos;
 }
 
 /** Outcomes that settle a test on a commit: a repeat of the compose does not run it again. */
@@ -88,6 +90,8 @@ export class TestRunner implements RerunHandler {
   private readonly trees = new Map<string, TreeCache>();
   private readonly changeSets = new Map<string, ChangeSetQueued>();
   private readonly plans: PlanStore;
+  /** Where the packages' dist-git repositories are read (testRunner.distGit); none: no package tests. */
+  private readonly distGit: DistGitRepos | undefined;
   /** One test at a time per runner, whether from a compose or a re-run: the sandbox is the costly part. */
   private lane: Promise<unknown> = Promise.resolve();
   /** `<commit> <testcase>` of re-runs queued or running here: a second request for one waits its turn by being refused. */
@@ -96,6 +100,7 @@ export class TestRunner implements RerunHandler {
   constructor(private readonly deps: TestRunnerDeps) {
     this.workDir = resolve(deps.settings.workDir);
     this.plans = deps.plans ?? new MemoryPlanStore();
+    this.distGit = deps.distGit ?? distGitRepos(deps.settings.distGit, deps.tools);
   }
 
   async handle(message: BusMessage, context: HandlerContext): Promise<Outcome> {
@@ -333,13 +338,21 @@ export class TestRunner implements RerunHandler {
         return undefined;
       }
     };
-    const distGitDir = settings.distGit.dir ? resolve(settings.distGit.dir) : undefined;
-    if (distGitDir) {
+    const repos = this.distGit;
+    if (repos) {
       const revs = changedRevs(changeSet, compose.scratch_builds);
-      const changed = changedBuilds(compose.pkgdiff, changeSet, distGitDir, revs);
+      let changed: ChangedBuild[] = [];
+      try {
+        changed = await changedBuilds(compose.pkgdiff, changeSet, repos, revs);
+      } catch (err) {
+        // The forge could not be asked: the changed packages' tests are an ERROR (fail closed).
+        const reason = `cannot tell which packages changed: ${err instanceof Error ? err.message : String(err)}`;
+        failures.push({ gitDir: "", component: "changed-packages", namespace: `${settings.namespace}.changed-packages`, commit: "unknown", reason });
+        packageTests.push(discoveryCase("changed-packages"));
+      }
       for (const build of changed) {
-        const gitDir = join(distGitDir, build.name);
-        const found = await buildTests(build, gitDir, { gitDir, component: build.name, nvr: build.nvr });
+        const gitDir = await this.repoOf(build.name, undefined, failures);
+        const found = gitDir === undefined ? undefined : await buildTests(build, gitDir, { gitDir, component: build.name, nvr: build.nvr });
         if (found) buildGroup(build, found.names, found.commit);
         else buildGroup(build, [discoveryCase(build.name)]);
       }
@@ -347,7 +360,11 @@ export class TestRunner implements RerunHandler {
       // change to the tests is what runs. They count for the compose gate only (no Koji build
       // to summarize on: the build of a pushed commit comes as a change set of its own).
       for (const r of revs) {
-        const gitDir = join(distGitDir, r.name);
+        const gitDir = await this.repoOf(r.name, r.rev, failures);
+        if (gitDir === undefined) {
+          packageTests.push(discoveryCase(r.name));
+          continue;
+        }
         const base = { gitDir, component: r.name, ...(r.nvr ? { nvr: r.nvr } : {}) };
         try {
           packageTests.push(...add((await discoverPackageTests({ repo: gitDir, rev: r.rev, package: r.name }, tools)).tests, base));
@@ -357,9 +374,9 @@ export class TestRunner implements RerunHandler {
         }
       }
       const own = new Set([...changed.map((b) => b.name), ...revs.map((r) => r.name)]);
-      if (settings.composeGate.allHostPackages) packageTests.push(...(await this.planWholeHost(compose, distGitDir, own, { planned, failures, add, buildTests, discoveryCase }, context)));
+      if (settings.composeGate.allHostPackages) packageTests.push(...(await this.planWholeHost(compose, repos, own, { planned, failures, add, buildTests, discoveryCase }, context)));
     } else {
-      context.log.warn("testRunner.distGit.dir is not set: no package tests");
+      context.log.warn("neither testRunner.distGit.dir nor distGit.url is set: no package tests");
     }
     if (settings.definition.repo) {
       const rev = changeSet?.definition.rev ?? settings.definition.branch;
@@ -410,7 +427,7 @@ export class TestRunner implements RerunHandler {
    */
   private async planWholeHost(
     compose: ComposeComplete,
-    distGitDir: string,
+    repos: DistGitRepos,
     changed: ReadonlySet<string>,
     plan: {
       planned: PlannedTest[];
@@ -436,21 +453,34 @@ export class TestRunner implements RerunHandler {
     }
     let builds: ChangedBuild[];
     try {
-      builds = await hostBuilds(compose.lockfile.location, distGitDir);
+      builds = await hostBuilds(compose.lockfile.location, repos);
     } catch (err) {
-      const base = { gitDir: distGitDir, component: "host-packages", namespace: `${this.deps.settings.namespace}.host-packages` };
+      const base = { gitDir: "", component: "host-packages", namespace: `${this.deps.settings.namespace}.host-packages` };
       plan.failures.push({ ...base, commit: "unknown", reason: err instanceof Error ? err.message : String(err) });
       return [plan.discoveryCase("host-packages")];
     }
     const started = Date.now();
     for (const build of builds) {
       if (changed.has(build.name)) continue;
-      const gitDir = join(distGitDir, build.name);
-      const found = await plan.buildTests(build, gitDir, { gitDir, component: build.name, nvr: build.nvr, scope: "whole-host" });
+      const gitDir = await this.repoOf(build.name, undefined, plan.failures);
+      const found = gitDir === undefined ? undefined : await plan.buildTests(build, gitDir, { gitDir, component: build.name, nvr: build.nvr, scope: "whole-host" });
       names.push(...(found ? found.names : [plan.discoveryCase(build.name)]));
     }
     context.log.info({ packages: builds.length - changed.size, tests: names.length, ms: Date.now() - started }, "planned the whole-host test set");
     return names;
+  }
+
+  /** A package's dist-git repository (holding `rev`); undefined, with a failure recorded, when there is none or the forge cannot be reached. */
+  private async repoOf(name: string, rev: string | undefined, failures: Failure[]): Promise<string | undefined> {
+    const namespace = `${this.deps.settings.namespace}.${slug(name)}`;
+    try {
+      const path = await this.distGit?.path(name, rev);
+      if (path !== undefined) return path;
+      failures.push({ gitDir: "", component: name, namespace, commit: rev ?? "unknown", reason: `${name} has no dist-git repository` });
+    } catch (err) {
+      failures.push({ gitDir: "", component: name, namespace, commit: rev ?? "unknown", reason: `${name}'s dist-git repository cannot be read: ${err instanceof Error ? err.message : String(err)}` });
+    }
+    return undefined;
   }
 
   private async settled(commit: string, testcase: string): Promise<boolean> {
