@@ -314,7 +314,7 @@ function writtenPaths(config: Record<string, unknown>): string[] {
     const s = config[section] as Record<string, unknown> | undefined;
     if (!s) continue;
     for (const key of ["workDir", "ostreeRepo", "outDir", "publicDir"]) if (typeof s[key] === "string") paths.push(s[key]);
-    for (const sub of ["definition", "gpg"]) {
+    for (const sub of ["definition", "gpg", "distGit"]) {
       const nested = s[sub] as Record<string, unknown> | undefined;
       for (const key of ["mirrorDir", "homedir"]) if (typeof nested?.[key] === "string") paths.push(nested[key]);
     }
