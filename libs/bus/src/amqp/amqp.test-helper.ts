@@ -39,6 +39,15 @@ export function transportSocket(transport: AmqpTransport): { destroy(err?: Error
 export class AmqpKit {
   private readonly queues = new Set<string>();
   private readonly closers: (() => Promise<unknown>)[] = [];
+  /**
+   * This kit's own topic prefix (schemas match by suffix, so any prefix works). Test files run
+   * in parallel against one broker and all bind `amq.topic`: with a shared routing key, one
+   * test's queue got another test's messages (a foreign message handled, or counted as a
+   * duplicate, broke exact counts).
+   */
+  readonly prefix = uniqueName("org.atomic-ci-test");
+  /** `<prefix>.buildsys.build.state.change`: the routing key of this kit's koji messages. */
+  readonly routingKey = `${this.prefix}.${KOJI_TOPIC}`;
 
   private constructor(
     readonly url: string,
@@ -80,7 +89,7 @@ export class AmqpKit {
     const transport = options.transport ?? this.transport(options.amqp, metrics);
     const bus = new Bus(
       { transport, registry: defaultRegistry, idempotency: new MemoryIdempotencyStore(), metrics, logger: silentLogger() },
-      options.settings ?? { topicPrefix: PROD_PREFIX },
+      options.settings ?? { topicPrefix: this.prefix },
     );
     this.closers.push(() => bus.close());
     return { bus, metrics, transport };

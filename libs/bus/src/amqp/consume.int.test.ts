@@ -4,9 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BusMessage } from "../envelope.js";
 import { Outcomes } from "../outcome.js";
 import { DEAD_LETTER_HEADERS } from "../transport.js";
-import { AmqpKit, KOJI_TOPIC, PROD_PREFIX, kojiFixture, metricValue, sleep, until } from "./amqp.test-helper.js";
+import { AmqpKit, KOJI_TOPIC, kojiFixture, metricValue, sleep, until } from "./amqp.test-helper.js";
 
-const ROUTING_KEY = `${PROD_PREFIX}.${KOJI_TOPIC}`;
 const JSON_PROPS = { contentType: "application/json", contentEncoding: "utf-8", deliveryMode: 2 } as const;
 
 let kit: AmqpKit;
@@ -18,7 +17,7 @@ afterEach(async () => {
 });
 
 /** Publish raw bytes with amqplib, as a foreign or broken publisher would. */
-function rawPublish(body: Buffer | string, options: Options.Publish = {}, routingKey = ROUTING_KEY): void {
+function rawPublish(body: Buffer | string, options: Options.Publish = {}, routingKey = kit.routingKey): void {
   kit.channel.publish("amq.topic", routingKey, Buffer.isBuffer(body) ? body : Buffer.from(body), options);
 }
 
@@ -32,12 +31,12 @@ describe("AMQP transport: consuming through the Bus", () => {
     const queue = kit.queue();
     const { bus, metrics } = kit.bus();
     const seen: BusMessage[] = [];
-    await bus.consume({ queue, bindings: [ROUTING_KEY], handler: (m) => { seen.push(m); return Promise.resolve(); } });
+    await bus.consume({ queue, bindings: [kit.routingKey], handler: (m) => { seen.push(m); return Promise.resolve(); } });
     const { id } = await bus.publish(KOJI_TOPIC, kojiBody("acked"));
 
     await until(() => metricValue(metrics, "processed", { consumer: queue }).then((n) => n === 1));
     expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ id, topic: ROUTING_KEY, schema: "koji_fedoramessaging.build.BuildStateChangeV1", severity: 20, body: { name: "acked" } });
+    expect(seen[0]).toMatchObject({ id, topic: kit.routingKey, schema: "koji_fedoramessaging.build.BuildStateChangeV1", severity: 20, body: { name: "acked" } });
     // Closing requeues whatever is unacked, so an empty queue afterwards means it was acked.
     await bus.close();
     expect(await kit.ready(queue)).toBe(0);
@@ -51,7 +50,7 @@ describe("AMQP transport: consuming through the Bus", () => {
     const handled: string[] = [];
     await bus.consume({
       queue,
-      bindings: [ROUTING_KEY],
+      bindings: [kit.routingKey],
       maxDeliveries: 3,
       handler: (m, ctx) => {
         const name = (m.body as { name: string }).name;
@@ -71,7 +70,7 @@ describe("AMQP transport: consuming through the Bus", () => {
     expect(headers[DEAD_LETTER_HEADERS.reason]).toBe("max-deliveries");
     expect(headers[DEAD_LETTER_HEADERS.detail]).toContain("handler failed: handler exploded (delivery 3 of 3)");
     expect(headers[DEAD_LETTER_HEADERS.consumer]).toBe(queue);
-    expect(headers[DEAD_LETTER_HEADERS.routingKey]).toBe(ROUTING_KEY);
+    expect(headers[DEAD_LETTER_HEADERS.routingKey]).toBe(kit.routingKey);
     expect(headers[DEAD_LETTER_HEADERS.deliveryCount]).toBe(3);
     // The original's count (2 previous deliveries) is not copied; the DLQ's own quorum queue
     // may add its own (0 for basic.get).
@@ -94,7 +93,7 @@ describe("AMQP transport: consuming through the Bus", () => {
     const handled: string[] = [];
     await bus.consume({
       queue,
-      bindings: [ROUTING_KEY],
+      bindings: [kit.routingKey],
       maxBodyBytes: 16 * 1024,
       handler: (m) => { handled.push((m.body as { name: string }).name); return Promise.resolve(); },
     });
@@ -125,15 +124,36 @@ describe("AMQP transport: consuming through the Bus", () => {
     expect(await metricValue(metrics, "received", { consumer: queue })).toBe(6);
   });
 
+  it("dead-letters bad input already queued when it starts on the first delivery (the backlog arrives with consume-ok)", async () => {
+    const queue = kit.queue();
+    // The consumer's queue exists (quorum, as the bus declares it) and holds a backlog before it consumes.
+    const { bus: first } = kit.bus();
+    await first.consume({ queue, bindings: [kit.routingKey], handler: () => Promise.resolve() });
+    await first.close();
+    const backlog = 30;
+    for (let i = 0; i < backlog; i++) rawPublish("{not json", { ...JSON_PROPS, messageId: randomUUID() });
+    await until(async () => (await kit.ready(queue)) === backlog, 10_000, "the backlog queued");
+
+    const { bus, metrics } = kit.bus();
+    await bus.consume({ queue, bindings: [kit.routingKey], handler: () => Promise.resolve() });
+    await until(async () => (await kit.ready(`${queue}.dead-letter`)) === backlog, 20_000, "the backlog dead-lettered");
+    // Each on its first delivery: none was put back because it arrived before `consume` resolved.
+    for (let i = 0; i < backlog; i++) {
+      const msg = await kit.next(`${queue}.dead-letter`);
+      expect(msg.properties.headers?.[DEAD_LETTER_HEADERS.deliveryCount]).toBe(1);
+    }
+    expect(await metricValue(metrics, "received", { consumer: queue })).toBe(backlog);
+  });
+
   it("accepts a message published without any properties or headers", async () => {
     const queue = kit.queue();
     const { bus } = kit.bus();
     const seen: BusMessage[] = [];
-    await bus.consume({ queue, bindings: [ROUTING_KEY], handler: (m) => { seen.push(m); return Promise.resolve(); } });
+    await bus.consume({ queue, bindings: [kit.routingKey], handler: (m) => { seen.push(m); return Promise.resolve(); } });
     rawPublish(JSON.stringify(kojiBody("bare")));
 
     await until(() => seen.length === 1);
-    expect(seen[0]).toMatchObject({ topic: ROUTING_KEY, schema: "koji_fedoramessaging.build.BuildStateChangeV1", severity: 20, headers: {}, body: { name: "bare" } });
+    expect(seen[0]).toMatchObject({ topic: kit.routingKey, schema: "koji_fedoramessaging.build.BuildStateChangeV1", severity: 20, headers: {}, body: { name: "bare" } });
     // No message_id: the identity is derived from the content.
     expect(seen[0]?.id).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
@@ -141,7 +161,7 @@ describe("AMQP transport: consuming through the Bus", () => {
   it("dead-letters a message the handler drops", async () => {
     const queue = kit.queue();
     const { bus, metrics } = kit.bus();
-    await bus.consume({ queue, bindings: [ROUTING_KEY], handler: () => Promise.resolve(Outcomes.drop("not an Atomic Host package")) });
+    await bus.consume({ queue, bindings: [kit.routingKey], handler: () => Promise.resolve(Outcomes.drop("not an Atomic Host package")) });
     const { id } = await bus.publish(KOJI_TOPIC, kojiBody("dropped"));
 
     const dead = await kit.next(`${queue}.dead-letter`);
@@ -160,7 +180,7 @@ describe("AMQP transport: consuming through the Bus", () => {
     const halts: string[] = [];
     const consumer = await bus.consume({
       queue,
-      bindings: [ROUTING_KEY],
+      bindings: [kit.routingKey],
       handler: () => { calls += 1; return Promise.resolve(Outcomes.halt("disk full", { requeue: true })); },
       onHalt: (outcome) => halts.push(outcome.reason),
     });
@@ -181,7 +201,7 @@ describe("AMQP transport: consuming through the Bus", () => {
     const queue = kit.queue();
     const { bus, metrics } = kit.bus();
     const ids: string[] = [];
-    await bus.consume({ queue, bindings: [ROUTING_KEY], handler: (m) => { ids.push(m.id); return Promise.resolve(); } });
+    await bus.consume({ queue, bindings: [kit.routingKey], handler: (m) => { ids.push(m.id); return Promise.resolve(); } });
     const id = randomUUID();
     await bus.publish(KOJI_TOPIC, kojiBody("once"), { id });
     await bus.publish(KOJI_TOPIC, kojiBody("once"), { id });
@@ -198,7 +218,7 @@ describe("AMQP transport: consuming through the Bus", () => {
     const names: string[] = [];
     await bus.consume({
       queue,
-      bindings: [ROUTING_KEY],
+      bindings: [kit.routingKey],
       prefetch: 20,
       handler: async (m) => {
         const name = (m.body as { name: string }).name;
@@ -226,7 +246,7 @@ describe("AMQP transport: consuming through the Bus", () => {
     let finished = false;
     await bus.consume({
       queue,
-      bindings: [ROUTING_KEY],
+      bindings: [kit.routingKey],
       handler: async () => {
         started = true;
         await sleep(500);
@@ -240,7 +260,7 @@ describe("AMQP transport: consuming through the Bus", () => {
 
     const { bus: next } = kit.bus();
     let redelivered = 0;
-    await next.consume({ queue, bindings: [ROUTING_KEY], handler: () => { redelivered += 1; return Promise.resolve(); } });
+    await next.consume({ queue, bindings: [kit.routingKey], handler: () => { redelivered += 1; return Promise.resolve(); } });
     await sleep(300);
     expect(redelivered).toBe(0);
     expect(await kit.ready(queue)).toBe(0);
@@ -250,7 +270,7 @@ describe("AMQP transport: consuming through the Bus", () => {
     const queue = kit.queue();
     const { bus } = kit.bus({ amqp: { reconnect: { initialDelayMs: 50 } } });
     const seen: string[] = [];
-    await bus.consume({ queue, bindings: [ROUTING_KEY], handler: (m) => { seen.push((m.body as { name: string }).name); return Promise.resolve(); } });
+    await bus.consume({ queue, bindings: [kit.routingKey], handler: (m) => { seen.push((m.body as { name: string }).name); return Promise.resolve(); } });
     await kit.channel.deleteQueue(queue);
 
     // Re-declared with its binding: a new publish reaches it.

@@ -72,13 +72,21 @@ export class AmqpSubscription implements ConsumerHandle, DeliveryOwner {
     try {
       await this.declare(ch);
       await ch.prefetch(this.spec.prefetch);
+      // Current before basic.consume is sent: amqplib dispatches deliveries that arrive in the
+      // same read as consume-ok (a backlog, e.g. redeliveries after a reconnect) before
+      // `consume` resolves, and a delivery on a channel not yet current could not be
+      // dead-lettered (it would be requeued, spending one of its deliveries).
+      this.channel = ch;
+      this.acks = acks;
       await this.consume(ch, acks);
     } catch (err) {
+      if (this.channel === ch) {
+        this.channel = undefined;
+        this.acks = undefined;
+      }
       await ch.close().catch(() => undefined);
       throw new BusError("DECLARATION", `cannot declare or consume ${this.spec.queue}: ${errorMessage(err)}`, { cause: err });
     }
-    this.channel = ch;
-    this.acks = acks;
     this.retries = 0;
     if (this.cancelled) await this.closeChannel(); // cancelled while declaring
   }
