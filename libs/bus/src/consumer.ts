@@ -2,6 +2,7 @@ import type { SchemaRegistry } from "@atomic-ci/messages";
 import type { Logger, Metrics } from "@atomic-ci/telemetry";
 import { decodeMessage, type BusMessage } from "./envelope.js";
 import { errorMessage } from "./errors.js";
+import { LeaseSweeper, type HeldClaim } from "./idempotency/lease-sweeper.js";
 import type { ClaimResult, IdempotencyStore } from "./idempotency/store.js";
 import type { Outcome } from "./outcome.js";
 import type { ConsumeSpec, ConsumerHandle, DeadLetterInfo, Delivery, Transport } from "./transport.js";
@@ -36,8 +37,9 @@ export interface ConsumerOptions {
   /** Default 1 MiB. */
   maxBodyBytes?: number;
   /**
-   * Lease of a claim on a message id; renewed every third of it while the handler runs, so a
-   * claim outlives its holder (killed) by at most this long. Default 30 s (below busyWaitMs: the
+   * Lease of a claim on a message id; renewed every third of it while the handler runs (one
+   * round for all the consumer's messages in flight), so a claim outlives its holder (killed)
+   * by at most this long. Default 30 s (below busyWaitMs: the
    * redelivered copy waiting for a dead holder's claim gets it within one delivery).
    */
   claimLeaseMs?: number;
@@ -104,13 +106,18 @@ export interface ConsumerDeps {
  * closure: nothing is created per message that need not be (under tsx each closure also
  * gets its name defined, which showed in profiles).
  */
-class MessageLog {
+class MessageLog implements HeldClaim {
   private bound: Logger | undefined;
   constructor(
     private readonly logger: Logger,
     private readonly message: BusMessage | undefined,
     private readonly consumer: string,
   ) {}
+
+  /** HeldClaim: the message id its claim is held under (only asked of a decoded message's log). */
+  get id(): string {
+    return this.message?.id ?? "";
+  }
 
   get(): Logger {
     if (this.bound) return this.bound;
@@ -148,12 +155,15 @@ export class Consumer {
   private idle: (() => void)[] = [];
   private halted = false;
   readonly options: ResolvedConsumerOptions;
+  /** Renews the claims of the messages in flight, all in one round (one timer per consumer). */
+  readonly leases: LeaseSweeper;
 
   constructor(
     options: ConsumerOptions,
     private readonly deps: ConsumerDeps,
   ) {
     this.options = resolveConsumerOptions(options);
+    this.leases = new LeaseSweeper(deps.idempotency, this.options.queue, this.options.claimLeaseMs, deps.logger);
   }
 
   get name(): string {
@@ -178,6 +188,7 @@ export class Consumer {
     this.deps.metrics.consuming.set({ consumer: this.name }, 0);
     if (handle) await handle.cancel();
     await this.drain();
+    this.leases.stop(); // nothing is held once drained; this only makes sure no timer is left
   }
 
   async drain(): Promise<void> {
@@ -247,7 +258,7 @@ export class Consumer {
     metrics.inFlight.inc({ consumer });
     const stopTimer = metrics.handlerSeconds.startTimer({ consumer });
     let outcome: Outcome;
-    const renewal = this.renewWhileHandling(message, log);
+    this.leases.hold(log);
     try {
       outcome = (await this.options.handler(message, context)) ?? { type: "ack" };
     } catch (err) {
@@ -255,7 +266,7 @@ export class Consumer {
       log.get().error({ err, delivery_count: delivery.deliveryCount }, "handler failed");
       outcome = { type: "requeue", reason: `handler failed: ${errorMessage(err)}` };
     } finally {
-      clearInterval(renewal);
+      this.leases.release(log);
       metrics.inFlight.dec({ consumer });
     }
     stopTimer({ outcome: outcome.type });
@@ -289,21 +300,6 @@ export class Consumer {
       claim = await this.claim(message, log);
     }
     return claim;
-  }
-
-  /** Keeps the claim alive while the handler runs; a renewal that fails is logged (the lease may lapse: a twin may then run it too). */
-  private renewWhileHandling(message: BusMessage, log: MessageLog): NodeJS.Timeout {
-    const { claimLeaseMs } = this.options;
-    const timer = setInterval(() => {
-      this.deps.idempotency.renew(this.name, message.id, claimLeaseMs).then(
-        (held) => {
-          if (!held) log.get().warn("claim on this message id lapsed while its handler ran");
-        },
-        (err: unknown) => log.get().warn({ err }, "could not renew the claim on this message id"),
-      );
-    }, Math.max(1, Math.floor(claimLeaseMs / 3)));
-    timer.unref();
-    return timer;
   }
 
   /** The common outcome: record as processed, then ack. */

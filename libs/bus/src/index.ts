@@ -25,6 +25,7 @@ export type {
 } from "./transport.js";
 export type { IdempotencyStore, ClaimResult } from "./idempotency/store.js";
 export { MemoryIdempotencyStore } from "./idempotency/memory.js";
+export { LeaseSweeper, type HeldClaim } from "./idempotency/lease-sweeper.js";
 export { RedisIdempotencyStore, REDIS_IDEMPOTENCY_DEFAULTS, type RedisIdempotencyOptions } from "./idempotency/redis.js";
 export { MemoryBroker } from "./memory/broker.js";
 export { MemoryTransport } from "./memory/transport.js";

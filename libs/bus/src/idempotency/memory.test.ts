@@ -48,6 +48,23 @@ describe("MemoryIdempotencyStore", () => {
     expect(await store.claim("q", "m1", 500)).toBe("claimed");
   });
 
+  it("renews every claim it is given in one call, and reports done, lapsed and unknown ids as not renewed", async () => {
+    const c = clock();
+    const store = new MemoryIdempotencyStore({ retentionMs: 10_000, maxEntries: 100 }, c.now);
+    await store.claim("q", "a", 500);
+    await store.claim("q", "b", 500);
+    await store.claim("q", "lapsing", 100);
+    await store.claim("q", "done", 500);
+    await store.complete("q", "done");
+    c.advance(400);
+    expect(await store.renewAll("q", ["a", "b", "lapsing", "done", "unknown"], 500)).toEqual([true, true, false, false, false]);
+    c.advance(400); // 800 ms after the claims: alive only because they were renewed
+    expect(await store.claim("q", "a", 500)).toBe("busy");
+    expect(await store.claim("q", "b", 500)).toBe("busy");
+    expect(await store.claim("q", "done", 500)).toBe("done");
+    expect(await store.renewAll("q", [], 500)).toEqual([]);
+  });
+
   it("evicts the oldest entries beyond maxEntries", async () => {
     const store = new MemoryIdempotencyStore({ retentionMs: 60_000, maxEntries: 2 });
     await store.complete("q", "m1");

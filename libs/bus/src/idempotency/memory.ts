@@ -27,11 +27,16 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return Promise.resolve();
   }
 
-  renew(scope: string, id: string, leaseMs: number): Promise<boolean> {
-    const entry = this.entries.get(`${scope}\0${id}`);
-    if (entry?.state !== "claimed" || entry.expiresAt <= this.now()) return Promise.resolve(false);
-    entry.expiresAt = this.now() + leaseMs;
-    return Promise.resolve(true);
+  renewAll(scope: string, ids: readonly string[], leaseMs: number): Promise<boolean[]> {
+    const now = this.now();
+    return Promise.resolve(
+      ids.map((id) => {
+        const entry = this.entries.get(`${scope}\0${id}`);
+        if (entry?.state !== "claimed" || entry.expiresAt <= now) return false;
+        entry.expiresAt = now + leaseMs;
+        return true;
+      }),
+    );
   }
 
   release(scope: string, id: string): Promise<void> {

@@ -1,6 +1,9 @@
+import { Writable } from "node:stream";
+import { createLogger, silentLogger } from "@atomic-ci/telemetry";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testServices, uniqueName } from "../../../../test/support/index.js";
+import { LeaseSweeper } from "./lease-sweeper.js";
 import { RedisIdempotencyStore } from "./redis.js";
 
 describe("RedisIdempotencyStore", () => {
@@ -57,6 +60,34 @@ describe("RedisIdempotencyStore", () => {
     expect(await s.claim("q", "m3", 150)).toBe("busy");
     await new Promise((r) => setTimeout(r, 300));
     expect(await s.claim("q", "m3", 150)).toBe("claimed");
+  });
+
+  it("renews many claims in one pipeline, leaving done and unknown ids alone", async () => {
+    const s = store({ retentionMs: 60_000 });
+    const ids = Array.from({ length: 50 }, (_, i) => `renew-${i}`);
+    for (const id of ids) expect(await s.claim("q", id, 10_000)).toBe("claimed");
+    await s.claim("q", "renew-done", 10_000);
+    await s.complete("q", "renew-done");
+    const renewed = await s.renewAll("q", [...ids, "renew-done", "renew-unknown"], 60_000);
+    expect(renewed).toEqual([...ids.map(() => true), false, false]);
+    for (const id of ids) expect(await client.pttl(`${prefix}:q:${id}`)).toBeGreaterThan(50_000);
+    expect(await client.get(`${prefix}:q:renew-done`)).toBe("done"); // not turned back into a claim
+    expect(await client.exists(`${prefix}:q:renew-unknown`)).toBe(0); // nor created
+    expect(await s.renewAll("q", [], 60_000)).toEqual([]);
+  });
+
+  it("fails a renewal round when Redis is unreachable; the consumer's sweeper logs it and keeps its claims for the next round", async () => {
+    const s = new RedisIdempotencyStore({ url: "redis://127.0.0.1:1", prefix });
+    await expect(s.renewAll("q", ["a"], 1000)).rejects.toThrow();
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(chunk.toString()); done(); } });
+    const sweeper = new LeaseSweeper(s, "q", 60_000, createLogger({ level: "info", service: "lease-test" }, sink));
+    sweeper.hold({ id: "a", get: () => silentLogger() });
+    await sweeper.sweep();
+    expect(lines.join("")).toContain("could not renew the claims");
+    expect(sweeper.size).toBe(1);
+    sweeper.stop();
+    await s.close();
   });
 
   it("lets exactly one of two racing stores claim the same id", async () => {

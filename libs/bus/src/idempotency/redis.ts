@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { BusError } from "../errors.js";
 import { RedisLink } from "../redis-link.js";
 import type { ClaimResult, IdempotencyStore } from "./store.js";
 
@@ -76,8 +77,20 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     await this.client.set(this.key(scope, id), "done", "PX", this.retentionMs);
   }
 
-  async renew(scope: string, id: string, leaseMs: number): Promise<boolean> {
-    return (await this.client.eval(RENEW_SCRIPT, 1, this.key(scope, id), String(leaseMs))) === 1;
+  async renewAll(scope: string, ids: readonly string[], leaseMs: number): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    // One pipeline, one round trip for every claim of the consumer. Not one multi-key script:
+    // the keys need not share a cluster slot.
+    const pipeline = this.client.pipeline();
+    const lease = String(leaseMs);
+    for (const id of ids) pipeline.eval(RENEW_SCRIPT, 1, this.key(scope, id), lease);
+    const replies = await pipeline.exec();
+    // null is only for an aborted MULTI (WATCH), which a plain pipeline never is.
+    if (!replies) throw new BusError("CONNECTION", "Redis returned no replies to the lease renewal pipeline");
+    return replies.map(([err, value]) => {
+      if (err) throw err;
+      return value === 1;
+    });
   }
 
   async release(scope: string, id: string): Promise<void> {

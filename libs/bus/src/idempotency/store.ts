@@ -11,11 +11,12 @@ export interface IdempotencyStore {
   /** Mark processed; remembered for the store's retention. */
   complete(scope: string, id: string): Promise<void>;
   /**
-   * Extend our claim on `id` by `leaseMs` while its handler still runs; false when the id is no
-   * longer claimed (done, or the lease lapsed). The holder renews a short lease, so the claim of
-   * a holder that died (kill -9, OOM) lapses within one lease instead of blocking the message.
+   * Extend our claims on `ids` by `leaseMs` in one round trip (the consumer renews all its
+   * in-flight claims together); per id, false when it is no longer claimed (done, or the lease
+   * lapsed). The holder renews a short lease, so the claim of a holder that died (kill -9, OOM)
+   * lapses within one lease instead of blocking the message.
    */
-  renew(scope: string, id: string, leaseMs: number): Promise<boolean>;
+  renewAll(scope: string, ids: readonly string[], leaseMs: number): Promise<boolean[]>;
   /** Give a claim back (handler failed or asked to retry). */
   release(scope: string, id: string): Promise<void>;
   close(): Promise<void>;
