@@ -1,6 +1,8 @@
 import { connect, type ChannelModel } from "amqplib";
 import type { Logger, Metrics } from "@atomic-ci/telemetry";
+import type { Writable } from "node:stream";
 import { BusError, errorMessage } from "../errors.js";
+import { coalesceWrites } from "./coalesce.js";
 import type { TransportEvents } from "../transport.js";
 import { reconnectDelay, type ResolvedAmqpOptions } from "./options.js";
 
@@ -89,6 +91,8 @@ export class AmqpConnectionManager {
       await model.close().catch(() => undefined);
       throw new BusError("CLOSED", "AMQP transport closed while connecting");
     }
+    // amqplib keeps its socket as `connection.stream` (not in its typings).
+    coalesceWrites((model.connection as unknown as { stream: Writable }).stream);
     this.deps.metrics?.connections.inc({ transport: "amqp", result: "success" });
     const attempt = this.failures + 1;
     this.failures = 0;

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Bus } from "../bus.js";
 import { MemoryIdempotencyStore } from "../idempotency/memory.js";
 import { BusError, isBusError } from "../errors.js";
-import { AmqpKit, KOJI_TOPIC, PROD_PREFIX, kojiFixture, metricValue } from "./amqp.test-helper.js";
+import { AmqpKit, KOJI_TOPIC, kojiFixture, metricValue, transportSocket } from "./amqp.test-helper.js";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const SENT_AT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/;
@@ -19,7 +19,7 @@ afterEach(async () => {
 
 describe("AMQP transport: publishing", () => {
   it("publishes the fedora-messaging wire format, as a raw amqplib consumer sees it", async () => {
-    const routingKey = `${PROD_PREFIX}.${KOJI_TOPIC}`;
+    const routingKey = kit.routingKey;
     const watch = await kit.watch(routingKey);
     const { bus } = kit.bus();
     const { body } = kojiFixture();
@@ -49,16 +49,16 @@ describe("AMQP transport: publishing", () => {
   });
 
   it("stamps the connection's user as user_id (RabbitMQ validates it), whatever the bus was told", async () => {
-    const routingKey = `${PROD_PREFIX}.${KOJI_TOPIC}`;
+    const routingKey = kit.routingKey;
     const watch = await kit.watch(routingKey);
-    const { bus: forged } = kit.bus({ settings: { topicPrefix: PROD_PREFIX, userId: "atomic-ci-gatekeeper" } });
+    const { bus: forged } = kit.bus({ settings: { topicPrefix: kit.prefix, userId: "atomic-ci-gatekeeper" } });
     await forged.publish(KOJI_TOPIC, kojiFixture().body);
     const msg = await kit.next(watch);
     expect(msg.properties.userId).toBe(new URL(kit.url).username || "guest");
   });
 
   it("resolves once the broker confirmed: the message is already in the queue", async () => {
-    const watch = await kit.watch(`${PROD_PREFIX}.${KOJI_TOPIC}`);
+    const watch = await kit.watch(kit.routingKey);
     const { bus, metrics } = kit.bus();
     for (let i = 0; i < 5; i++) await bus.publish(KOJI_TOPIC, kojiFixture().body);
     expect(await kit.ready(watch)).toBe(5);
@@ -66,7 +66,7 @@ describe("AMQP transport: publishing", () => {
   });
 
   it("rejects an unroutable publish with PUBLISH_RETURNED and matches the return to its own publish", async () => {
-    const routable = `${PROD_PREFIX}.${KOJI_TOPIC}`;
+    const routable = kit.routingKey;
     const watch = await kit.watch(routable);
     const { bus, metrics } = kit.bus();
     const { body } = kojiFixture();
@@ -94,11 +94,11 @@ describe("AMQP transport: publishing", () => {
   });
 
   it("rejects a publish to a missing exchange with a BusError, and the next publishes work", async () => {
-    const watch = await kit.watch(`${PROD_PREFIX}.${KOJI_TOPIC}`);
+    const watch = await kit.watch(kit.routingKey);
     const { bus: good, transport, metrics } = kit.bus();
     const missing = kit.queue("no-such-exchange");
     const deps = { transport, registry: good.registry, idempotency: new MemoryIdempotencyStore(), metrics, logger: silentLogger() };
-    const bad = new Bus(deps, { exchange: missing, topicPrefix: PROD_PREFIX });
+    const bad = new Bus(deps, { exchange: missing, topicPrefix: kit.prefix });
     const { body } = kojiFixture();
 
     // The 404 closes the publish channel under a concurrent, innocent publish: that one is retried.
@@ -122,5 +122,28 @@ describe("AMQP transport: publishing", () => {
     const err = await transport.send({ routingKey: "x", body: Buffer.from("{}"), properties: { headers: {} } }, "amq.topic").catch((e: unknown) => e);
     expect(isBusError(err, "CLOSED")).toBe(true);
     expect(transport.isConnected()).toBe(false);
+  });
+
+  it("sends the frames of a burst of publishes together: a few writev calls, not a syscall per frame", async () => {
+    const watch = await kit.watch(kit.routingKey);
+    const { bus, transport } = kit.bus();
+    await bus.connect();
+    const { body } = kojiFixture();
+    // Count what the socket hands to the kernel: one `_write` per chunk, or one `_writev` per batch.
+    const socket = transportSocket(transport) as unknown as Record<"_write" | "_writev", (...args: unknown[]) => unknown>;
+    let writes = 0;
+    for (const name of ["_write", "_writev"] as const) {
+      const original = socket[name].bind(socket);
+      socket[name] = (...args: unknown[]) => {
+        writes += 1;
+        return original(...args);
+      };
+    }
+    const burst = 100;
+    await Promise.all(Array.from({ length: burst }, () => bus.publish(KOJI_TOPIC, body)));
+    for (let i = 0; i < burst; i++) await kit.next(watch);
+    // Uncoalesced, each publish is two writes (the koji fixture is over amqplib's one-chunk
+    // size); coalesced, one writev per socket buffer's worth (16 KiB high-water mark).
+    expect(writes).toBeLessThan(burst / 2);
   });
 });
