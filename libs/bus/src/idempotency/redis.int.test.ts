@@ -29,7 +29,7 @@ describe("RedisIdempotencyStore", () => {
   it("claims, reports busy while claimed, and done once completed", async () => {
     const s = store({ retentionMs: 60_000 });
     expect(await s.claim("q", "m1", 60_000)).toBe("claimed");
-    expect(await client.get(`${prefix}:q:m1`)).toBe("claimed");
+    expect(await client.get(`${prefix}:q:m1`)).toMatch(/^claimed:[0-9a-f-]{36}$/);
     expect(await s.claim("q", "m1", 60_000)).toBe("busy");
     await s.complete("q", "m1");
     expect(await client.get(`${prefix}:q:m1`)).toBe("done");
@@ -88,6 +88,25 @@ describe("RedisIdempotencyStore", () => {
     expect(sweeper.size).toBe(1);
     sweeper.stop();
     await s.close();
+  });
+
+  it("never renews nor releases a claim another store took after its own lease lapsed", async () => {
+    const other = new Redis(testServices().redisUrl);
+    try {
+      const slow = store();
+      const next = new RedisIdempotencyStore({ client: other, prefix });
+      expect(await slow.claim("owner", "m", 100)).toBe("claimed");
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await next.claim("owner", "m", 60_000)).toBe("claimed");
+      // The slow holder learns its claim is gone; the other's lease is left as it was.
+      expect(await slow.renewAll("owner", ["m"], 600_000)).toEqual([false]);
+      expect(await client.pttl(`${prefix}:owner:m`)).toBeLessThanOrEqual(60_000);
+      await slow.release("owner", "m");
+      expect(await slow.claim("owner", "m", 60_000)).toBe("busy");
+      expect(await next.renewAll("owner", ["m"], 120_000)).toEqual([true]);
+    } finally {
+      await other.quit();
+    }
   });
 
   it("lets exactly one of two racing stores claim the same id", async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { BusError } from "../errors.js";
 import { RedisLink } from "../redis-link.js";
@@ -22,13 +23,14 @@ export const REDIS_IDEMPOTENCY_DEFAULTS = {
 } as const;
 
 /**
- * Delete the key only while it still holds a claim: a release must never erase a "done"
- * written by whoever finished the message meanwhile. GET+DEL in one script keeps it atomic.
+ * Delete the key only while it still holds *our* claim: a release must never erase a "done"
+ * written by whoever finished the message meanwhile, nor the claim another replica took after
+ * our lease lapsed. GET+DEL in one script keeps it atomic.
  */
-const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == "claimed" then return redis.call("DEL", KEYS[1]) else return 0 end`;
+const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
 
-/** Extend the lease only while the key still holds a claim (never turn "done" back into an expiring claim). */
-const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == "claimed" then return redis.call("PEXPIRE", KEYS[1], ARGV[1]) else return 0 end`;
+/** Extend the lease only while the key still holds our claim (never "done", never another replica's claim). */
+const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 
 /**
  * Shared idempotency store for competing consumers (one per service replica). A claim is a
@@ -39,6 +41,12 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly link: RedisLink;
   private readonly prefix: string;
   private readonly retentionMs: number;
+  /**
+   * This store's claims are `claimed:<uuid>`: a renewal or release touches only its own, so a
+   * holder whose lease lapsed (and whose message another replica then claimed) finds out on
+   * its next renewal instead of extending, or deleting, the other replica's claim.
+   */
+  private readonly owner = `claimed:${randomUUID()}`;
 
   constructor(options: RedisIdempotencyOptions) {
     this.link = new RedisLink(options, "RedisIdempotencyStore");
@@ -64,7 +72,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     // The key can expire between a failed SET NX and the GET; then the claim is simply
     // tried again (a couple of times at most: it only loops on that narrow race).
     for (let attempt = 0; attempt < 3; attempt++) {
-      const set = await this.client.set(key, "claimed", "PX", leaseMs, "NX");
+      const set = await this.client.set(key, this.owner, "PX", leaseMs, "NX");
       if (set === "OK") return "claimed";
       const value = await this.client.get(key);
       if (value === "done") return "done";
@@ -83,7 +91,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     // the keys need not share a cluster slot.
     const pipeline = this.client.pipeline();
     const lease = String(leaseMs);
-    for (const id of ids) pipeline.eval(RENEW_SCRIPT, 1, this.key(scope, id), lease);
+    for (const id of ids) pipeline.eval(RENEW_SCRIPT, 1, this.key(scope, id), this.owner, lease);
     const replies = await pipeline.exec();
     // null is only for an aborted MULTI (WATCH), which a plain pipeline never is.
     if (!replies) throw new BusError("CONNECTION", "Redis returned no replies to the lease renewal pipeline");
@@ -94,7 +102,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   async release(scope: string, id: string): Promise<void> {
-    await this.client.eval(RELEASE_SCRIPT, 1, this.key(scope, id));
+    await this.client.eval(RELEASE_SCRIPT, 1, this.key(scope, id), this.owner);
   }
 
   close(): Promise<void> {
