@@ -12,6 +12,7 @@ import { isToolError, type ToolContext } from "@atomic-ci/tools";
 import { recordAmis, recordedAmis } from "./amis.js";
 import type { ImageBuilderSection } from "./config.js";
 import { completeBody, errorBody, progressBody, queuedBody, type ImageFailureKind } from "./messages.js";
+import { checkComposeRepo, type RepoCheckInput, type RepoCheckOptions, type RepoVerdict } from "./repo.js";
 import { COMPOSE_GATE_CONTEXT, ComposeGateTrigger } from "./trigger.js";
 
 /** The AWS backend as the builder uses it (AwsUploader; replaceable in unit tests). */
@@ -30,7 +31,12 @@ export interface ImageBuilderDeps {
   build?: (options: BuildImagesOptions, ctx: ToolContext) => Promise<BuiltImages>;
   /** Set when `settings.aws.enabled`. */
   aws?: CloudUploader;
+  /** Judges a compose.complete's repository and commit (default checkComposeRepo); replaceable in unit tests whose engine reads no repository. */
+  checkRepo?: (input: RepoCheckInput, options: RepoCheckOptions) => Promise<RepoVerdict>;
 }
+
+/** The progress step that reads the compose's repository (pull-local): where an unreachable one is reported. */
+const REPO_STEP: ImageStep = "sysroot";
 
 /** The progress step of the AWS upload (after `meta`). */
 export const AWS_STEP = "aws-upload";
@@ -64,11 +70,13 @@ export class ImageBuilder {
   private readonly outDir: string;
   private readonly workDir: string;
   private readonly gate: ComposeGateTrigger | undefined;
+  private readonly repoRoots: readonly string[];
 
   constructor(private readonly deps: ImageBuilderDeps) {
     // Absolute once, so messages name locations that do not depend on a later cwd.
     this.outDir = resolve(deps.settings.outDir);
     this.workDir = resolve(deps.settings.workDir);
+    this.repoRoots = deps.settings.repoRoots.map((root) => resolve(root));
     this.gate = deps.settings.trigger === "compose-gate" ? new ComposeGateTrigger(deps.settings.gateMemory) : undefined;
     if (deps.settings.aws.enabled && !deps.aws) throw new Error("imageBuilder.aws.enabled needs an AWS uploader");
   }
@@ -77,6 +85,10 @@ export class ImageBuilder {
     if (isDecision(message.topic)) return this.onDecision(message, context);
     const compose = ComposeComplete.parse(message.body);
     context.setChangeSet(compose.change_set_id);
+    // Before the gate memory: a compose that can never be built is neither remembered nor waited for.
+    const verdict = await (this.deps.checkRepo ?? checkComposeRepo)({ location: compose.repo.location, commit: compose.commit }, { roots: this.repoRoots, tools: this.deps.tools });
+    if (verdict.kind === "poison") return Outcomes.drop(verdict.reason);
+    if (verdict.kind === "unreachable") return this.failed(compose, context, { kind: "infrastructure-error", reason: verdict.reason, step: REPO_STEP, retry: true });
     if (this.gate) {
       await this.rememberPending(compose);
       const answer = this.gate.onCompose(compose);
@@ -177,19 +189,26 @@ export class ImageBuilder {
     } catch (err) {
       await progress;
       const kind = classifyFailure(err);
-      const reason = err instanceof Error ? err.message : String(err);
-      if (kind === "infrastructure-error" && worthRetrying(err) && context.deliveryCount < this.deps.maxDeliveries) {
-        context.log.warn({ reason, step, attempt: context.deliveryCount, max: this.deps.maxDeliveries }, "infrastructure error; requeueing");
-        return Outcomes.requeue(`infrastructure error: ${reason}`);
-      }
-      await this.deps.bus.publish(imageTopic("error"), errorBody(compose, kind, reason, step, this.deps.now()), { headers });
-      context.log.error({ kind, reason, step }, "image build failed");
-      await this.done(compose.commit);
-      return Outcomes.ack();
+      return this.failed(compose, context, { kind, reason: err instanceof Error ? err.message : String(err), step, retry: kind === "infrastructure-error" && worthRetrying(err) });
     }
     await progress;
     await this.deps.bus.publish(imageTopic("complete"), completeBody(compose, built, formats, this.deps.now()), { headers });
     context.log.info({ dir: built.dir, built: built.built, reused: built.reused, timings: built.timings }, "images built");
+    await this.done(compose.commit);
+    return Outcomes.ack();
+  }
+
+  /** A build that failed (or cannot start): requeued while retrying may help and deliveries remain, else reported as pipeline.image.error and acked. */
+  private async failed(compose: ComposeComplete, context: HandlerContext, failure: { kind: ImageFailureKind; reason: string; step: string | undefined; retry: boolean }): Promise<Outcome> {
+    const { kind, reason, step } = failure;
+    if (failure.retry && context.deliveryCount < this.deps.maxDeliveries) {
+      context.log.warn({ reason, step, attempt: context.deliveryCount, max: this.deps.maxDeliveries }, "infrastructure error; requeueing");
+      return Outcomes.requeue(`infrastructure error: ${reason}`);
+    }
+    // No pipeline service binds image.error (dashboards and people do): nobody listening must not
+    // turn a reported failure into a handler error and a max-deliveries dead letter (the abuse suite's finding).
+    await this.announce(imageTopic("error"), errorBody(compose, kind, reason, step, this.deps.now()), { atomic_ci_change_set: compose.change_set_id });
+    context.log.error({ kind, reason, step }, "image build failed");
     await this.done(compose.commit);
     return Outcomes.ack();
   }
@@ -220,7 +239,7 @@ export class ImageBuilder {
     context.log.info({ amis: result.amis, uploaded: result.uploaded, imported: result.imported, copied: result.copied, timings: result.timings }, "AMIs recorded in meta.json");
   }
 
-  /** queued/progress are informational: nobody listening is not a reason to fail the build. */
+  /** queued/progress/error are for whoever watches: nobody listening is not a reason to fail the handler. */
   private async announce(topic: string, body: unknown, headers: Record<string, string>): Promise<void> {
     await this.deps.bus.publish(topic, body, { headers }).catch((err: unknown) => {
       if (!isBusError(err, "PUBLISH_RETURNED")) throw err;

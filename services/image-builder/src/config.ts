@@ -27,6 +27,12 @@ export const imageBuilderConfigSchema = commonConfigSchema.extend({
         .max(100_000)
         .default(1000)
         .describe("compose-gate: how many composes (and early decisions) are remembered, in memory, while they wait"),
+      repoRoots: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          "Directories a compose.complete's repo.location must be in (the composer's ostreeRepo, or a directory above it); a message naming another place is dead-lettered. Empty: anywhere",
+        ),
       aws: awsConfigSchema.prefault({}).describe("Upload of the aws-vmdk image as AMIs (docs/images.md, Cloud upload)"),
     })
     .prefault({}),

@@ -8,6 +8,7 @@ import { imageBuilderConfigSchema, type ImageBuilderConfig } from "./config.js";
 export { IMAGE_TRIGGERS, imageBuilderConfigSchema, type ImageBuilderConfig, type ImageBuilderSection, type ImageTrigger } from "./config.js";
 export { AWS_STEP, classifyFailure, ImageBuilder, worthRetrying, type CloudUploader, type ImageBuilderDeps } from "./builder.js";
 export { AMIS_FILE, AmisRecord, recordAmis, recordedAmis } from "./amis.js";
+export { checkComposeRepo, type RepoCheckInput, type RepoCheckOptions, type RepoVerdict } from "./repo.js";
 export { COMPOSE_GATE_CONTEXT, ComposeGateTrigger, type GateAnswer } from "./trigger.js";
 export { completeBody, errorBody, progressBody, queuedBody } from "./messages.js";
 
@@ -32,6 +33,8 @@ export interface ImageBuilderOptions {
   now?: () => Date;
   /** The image engine (default @atomic-ci/images' buildImages); tests of the triggers replace it. */
   build?: ImageBuilderDeps["build"];
+  /** The repository check (default checkComposeRepo); tests whose engine reads no repository replace it. */
+  checkRepo?: ImageBuilderDeps["checkRepo"];
 }
 
 /** image-builder: builds the images of each composed commit (docs/images.md, "The service"). */
@@ -59,6 +62,7 @@ export function createImageBuilderService(options: ImageBuilderOptions = {}): Se
         now: options.now ?? (() => new Date()),
         ...(aws ? { aws } : {}),
         ...(options.build ? { build: options.build } : {}),
+        ...(options.checkRepo ? { checkRepo: options.checkRepo } : {}),
       });
       // The compose-gate trigger also needs the decisions; configured bindings are kept as they are.
       const bindings = ctx.config.bus.bindings;

@@ -5,12 +5,12 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import type { BusMessage } from "@atomic-ci/bus";
+import { DEAD_LETTER_HEADERS, MemoryBroker, type BusMessage } from "@atomic-ci/bus";
 import type { BuildImagesOptions, BuiltImages } from "@atomic-ci/images";
 import type { ComposeComplete, GreenwaveDecisionUpdate } from "@atomic-ci/messages";
 import { runService, type ServiceHandle } from "@atomic-ci/runtime";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { createImageBuilderService, type ImageBuilderConfig } from "./index.js";
+import { createImageBuilderService, type ImageBuilderConfig, type ImageBuilderOptions, type RepoVerdict } from "./index.js";
 
 let handle: ServiceHandle<ImageBuilderConfig> | undefined;
 const outDir = mkdtempSync(join(tmpdir(), "image-builder-service-"));
@@ -22,6 +22,8 @@ afterEach(async () => {
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 const commitOf = (c: string) => c.repeat(64);
+/** The image-builder's queue (its consumer's name in the metrics). */
+const QUEUE = "atomic-ci.image-builder";
 
 function composeBody(c: string): ComposeComplete {
   return {
@@ -82,32 +84,61 @@ function fakeEngine(calls: string[]) {
   };
 }
 
-async function start(imageBuilder: Record<string, unknown>) {
+/** The engine above reads no repository: every one is fine (repo.int.test.ts checks real ones). */
+const anyRepo = (): Promise<RepoVerdict> => Promise.resolve({ kind: "ok", path: "/srv/repo" });
+
+async function start(imageBuilder: Record<string, unknown>, options: { checkRepo?: ImageBuilderOptions["checkRepo"]; bus?: Record<string, unknown>; collect?: boolean } = {}) {
   const calls: string[] = [];
+  const broker = new MemoryBroker();
   handle = await runService({
-    ...createImageBuilderService({ build: fakeEngine(calls) }),
+    ...createImageBuilderService({ build: fakeEngine(calls), checkRepo: options.checkRepo ?? anyRepo }),
+    broker,
     logDestination: new Writable({ write: (_c, _e, done) => done() }),
     processMetrics: false,
-    config: { env: {}, overrides: { http: { host: "127.0.0.1", port: 0 }, imageBuilder: { formats: ["qcow2"], outDir, ...imageBuilder } } },
+    config: { env: {}, overrides: { http: { host: "127.0.0.1", port: 0 }, bus: options.bus ?? {}, imageBuilder: { formats: ["qcow2"], outDir, ...imageBuilder } } },
   });
   const seen: BusMessage[] = [];
-  await handle.bus.consume({ queue: "test.collector", bindings: ["#.pipeline.image.#"], handler: (m) => Promise.resolve(void seen.push(m)) });
+  if (options.collect !== false) await handle.bus.consume({ queue: "test.collector", bindings: ["#.pipeline.image.#"], handler: (m) => Promise.resolve(void seen.push(m)) });
   const bus = handle.bus;
+  const metrics = handle.metrics;
+  let published = 0;
+  /** Messages the image-builder's consumer has acked or dead-lettered (requeues not counted). */
+  const settled = async () => {
+    let n = 0;
+    for (const counter of [metrics.processed, metrics.dropped]) for (const v of (await counter.get()).values) if (v.labels["consumer"] === QUEUE) n += v.value;
+    return n;
+  };
   return {
     calls,
+    /** Dead letters of the image-builder's queue: [reason, detail, delivery count]. */
+    deadLetters: () => broker.peek(`${QUEUE}.dead-letter`).map((m) => [m.properties.headers[DEAD_LETTER_HEADERS.reason], m.properties.headers[DEAD_LETTER_HEADERS.detail], m.properties.headers[DEAD_LETTER_HEADERS.deliveryCount]]),
+    errors: () => seen.filter((m) => m.topic.endsWith(".image.error")).map((m) => m.body as Record<string, unknown>),
     completes: () => seen.filter((m) => m.topic.endsWith(".image.complete")).map((m) => (m.body as { commit: string }).commit),
-    compose: (c: string) => bus.publish("pipeline.compose.complete", composeBody(c), { headers: { atomic_ci_change_set: `cs-${c.repeat(16)}` } }),
-    decide: (c: string, satisfied: boolean, context?: string) => bus.publish("greenwave.decision.update", decisionBody(c, satisfied, context)),
-    /** Everything published so far has been handled: a marker compose goes through the same queue last. */
+    async compose(c: string) {
+      await bus.publish("pipeline.compose.complete", composeBody(c), { headers: { atomic_ci_change_set: `cs-${c.repeat(16)}` } });
+      published++;
+    },
+    async decide(c: string, satisfied: boolean, context?: string) {
+      await bus.publish("greenwave.decision.update", decisionBody(c, satisfied, context));
+      published++;
+    },
+    /** Everything published so far has been handled (acked or dead-lettered), a marker compose last; with expectBuilt, the marker was built. */
     async settle(marker: string, expectBuilt: boolean) {
-      await bus.publish("pipeline.compose.complete", composeBody(marker), { headers: { atomic_ci_change_set: `cs-${marker.repeat(16)}` } });
+      await this.compose(marker);
       if (expectBuilt) await until(() => calls.includes(commitOf(marker)));
-      else await new Promise((r) => setTimeout(r, 200));
+      await this.drained();
+    },
+    /** Every message published so far was acked or dead-lettered. */
+    async drained() {
+      for (const deadline = Date.now() + 30_000; (await settled()) < published; ) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${await settled()} of ${published} messages settled`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
     },
   };
 }
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error("timed out");
@@ -135,7 +166,7 @@ describe("imageBuilder.trigger", () => {
     await t.decide("a", false); // tests failed: nothing
     await t.decide("b", true, "atomic_ci_image_gate"); // another gate: nothing
     await t.decide("c", true); // a commit never composed (yet)
-    await until(() => t.calls.length > 0, 300).catch(() => undefined);
+    await t.settle("7", false);
     expect(t.calls).toEqual([]);
 
     await t.decide("b", true);
@@ -164,6 +195,47 @@ describe("imageBuilder.trigger", () => {
     await until(() => after.completes().length === 1);
     expect(after.calls).toEqual([commitOf("9")]);
     // Built: the pending record is gone (the other, still waiting, stays).
-    expect(readdirSync(join(outDir, ".pending-composes"))).toEqual([`${commitOf("8")}.json`]);
+    const pending = readdirSync(join(outDir, ".pending-composes"));
+    expect(pending).toContain(`${commitOf("8")}.json`);
+    expect(pending).not.toContain(`${commitOf("9")}.json`);
+  });
+});
+
+describe("a compose.complete's repository", () => {
+  // The verdicts themselves (real repositories) are repo.int.test.ts'; here: what the service does with each.
+  const poison = `commit ${commitOf("d")} is not in the OSTree repository "/srv/repo" (its refs are readable)`;
+  const verdicts: Record<string, RepoVerdict> = {
+    [commitOf("d")]: { kind: "poison", reason: poison },
+    [commitOf("e")]: { kind: "unreachable", reason: 'repository "/srv/repo" cannot be reached (ENOENT): storage not mounted?' },
+  };
+  const judge: ImageBuilderOptions["checkRepo"] = (input) => Promise.resolve(verdicts[input.commit] ?? { kind: "ok", path: "/srv/repo" });
+
+  it("poison: dead-lettered at once with its reason, nothing built or reported, not remembered for the gate", async () => {
+    const t = await start({ trigger: "compose-gate" }, { checkRepo: judge, bus: { maxDeliveries: 3 } });
+    await t.compose("d");
+    await until(() => t.deadLetters().length === 1);
+    expect(t.deadLetters()).toEqual([["dropped", poison, 1]]);
+    await t.decide("d", true);
+    await t.settle("f", false);
+    expect(t.calls).toEqual([]);
+    expect(t.errors()).toEqual([]);
+    expect(readdirSync(join(outDir, ".pending-composes"))).not.toContain(`${commitOf("d")}.json`);
+  });
+
+  it("unreachable: an infrastructure error, requeued until the delivery limit, then reported at step sysroot and acked", async () => {
+    const t = await start({}, { checkRepo: judge, bus: { maxDeliveries: 3 } });
+    await t.compose("e");
+    await until(() => t.errors().length === 1);
+    expect(t.errors()[0]).toMatchObject({ commit: commitOf("e"), kind: "infrastructure-error", step: "sysroot", reason: expect.stringMatching(/storage not mounted/) as unknown });
+    await t.settle("f", true);
+    expect(t.calls).toEqual([commitOf("f")]);
+    expect(t.deadLetters()).toEqual([]);
+  });
+
+  it("unreachable with nobody bound to image.error: still acked once reported, not dead-lettered at the delivery limit", async () => {
+    const t = await start({}, { checkRepo: judge, bus: { maxDeliveries: 2 }, collect: false });
+    await t.compose("e");
+    await t.drained();
+    expect(t.deadLetters()).toEqual([]);
   });
 });
