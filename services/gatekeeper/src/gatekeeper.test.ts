@@ -2,7 +2,7 @@ import type { RemoteGatingYaml, Subject } from "@atomic-ci/gating";
 import type { GreenwaveDecisionUpdate, ResultsdbResult } from "@atomic-ci/messages";
 import { describe, expect, it } from "vitest";
 import { specBuilds, splitNvr } from "./distgit.js";
-import { Gatekeeper } from "./gatekeeper.js";
+import { Gatekeeper, storedLogLine } from "./gatekeeper.js";
 import { parsePolicyFiles } from "./policies.js";
 import { commitOfResult } from "./store.js";
 
@@ -176,5 +176,26 @@ describe("dist-git helpers", () => {
     expect(commitOfResult(result("x-1-1", "PASSED", { dist_git_commit: [sha] }))).toBe(sha);
     expect(commitOfResult(result("x-1-1", "PASSED", { source: [`git+https://src.fedoraproject.org/rpms/x.git#${sha}`] }))).toBe(sha);
     expect(commitOfResult(result("x-1-1", "PASSED"))).toBeUndefined();
+  });
+});
+
+describe("storedLogLine", () => {
+  it("names what was stored, cut short, without a waiver's comment", () => {
+    const huge = "x".repeat(1 << 20);
+    const r = { ...result("podman-5.3.0-1.fc41", "FAILED"), testcase: { name: huge } };
+    const touched = Array.from({ length: 9 }, (_, i) => ({ type: "koji_build", identifier: `${huge}${i}` }));
+    const line = storedLogLine({ result: r }, touched);
+    expect(line.msg).toBe("result stored");
+    expect(line.fields).toMatchObject({ outcome: "FAILED", subjects_total: 9 });
+    expect(line.fields["subjects"]).toHaveLength(5);
+    expect(JSON.stringify(line.fields).length).toBeLessThan(2000);
+    expect(line.fields["testcase"]).toMatch(/…\(1048576 chars\)$/);
+
+    const waiver = { id: 3, subject_type: "koji_build", subject_identifier: "bash-5.2.37-1.fc41", testcase: TC, product_version: "fedora-41", waived: false, comment: "a secret", username: "alice", timestamp: "2025-01-01T00:00:00Z" };
+    const w = storedLogLine({ waiver }, [{ type: "koji_build", identifier: "bash-5.2.37-1.fc41" }]);
+    expect(w).toEqual({
+      msg: "waiver revocation stored",
+      fields: { waiver_id: 3, subject: "koji_build:bash-5.2.37-1.fc41", testcase: TC, product_version: "fedora-41", waived: false, subjects: ["koji_build:bash-5.2.37-1.fc41"] },
+    });
   });
 });

@@ -59,6 +59,37 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
+/** What the bus handler hands to `receive`. */
+export type StoredInput = { result: ResultsdbResult } | { waiver: WaiverdbWaiver };
+
+/** Longest message text a log line repeats: a hostile 1 MiB testcase name must not become a 1 MiB log line. */
+const LOG_TEXT_MAX = 160;
+/** How many touched subjects a log line names (a result may list thousands of items). */
+const LOG_SUBJECTS_MAX = 5;
+
+function brief(text: string): string {
+  return text.length <= LOG_TEXT_MAX ? text : `${text.slice(0, LOG_TEXT_MAX)}…(${text.length} chars)`;
+}
+
+/**
+ * The one log line per stored result or waiver: what was stored and which subjects it marked.
+ * Ids, names and outcome only — never a waiver's comment or a result's note or data, and every
+ * string cut short (they come from the message).
+ */
+export function storedLogLine(input: StoredInput, touched: readonly Subject[]): { fields: Record<string, unknown>; msg: string } {
+  const subjects = touched.slice(0, LOG_SUBJECTS_MAX).map((s) => brief(`${s.type}:${s.identifier}`));
+  const marked = { subjects, ...(touched.length > LOG_SUBJECTS_MAX ? { subjects_total: touched.length } : {}) };
+  if ("result" in input) {
+    const r = input.result;
+    return { fields: { result_id: r.id, testcase: brief(r.testcase.name), outcome: r.outcome, ...marked }, msg: "result stored" };
+  }
+  const w = input.waiver;
+  return {
+    fields: { waiver_id: w.id, subject: brief(`${w.subject_type}:${w.subject_identifier}`), testcase: brief(w.testcase), product_version: brief(w.product_version), waived: w.waived, ...marked },
+    msg: w.waived ? "waiver stored" : "waiver revocation stored",
+  };
+}
+
 /** After a failed pass (a store or the bus away), its subjects are tried again this much later. */
 const RETRY_MS = 1000;
 
@@ -155,9 +186,10 @@ export class Gatekeeper {
    * messages arriving meanwhile join it. The marks are in the store: a pass that fails or a
    * restart before it decides them later.
    */
-  async receive(input: { result: ResultsdbResult } | { waiver: WaiverdbWaiver }): Promise<void> {
+  async receive(input: StoredInput): Promise<Subject[]> {
     const subjects = "result" in input ? await this.recordResult(input.result) : await this.recordWaiver(input.waiver);
     void this.enqueue(subjects).catch(() => undefined);
+    return subjects;
   }
 
   private async recordResult(result: ResultsdbResult): Promise<Subject[]> {

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { BusError, type BusMessage } from "@atomic-ci/bus";
+import { BusError, type BusMessage, type HandlerContext } from "@atomic-ci/bus";
 import type { Decision } from "@atomic-ci/gating";
 import {
   CHANGE_SET_QUEUED_TOPIC,
@@ -20,7 +20,7 @@ import { createApiServer } from "./api.js";
 import { gatekeeperConfigSchema, type GatekeeperConfig } from "./config.js";
 import { DistGit } from "./distgit.js";
 import { CulpritFinder } from "./culprits/finder.js";
-import { Gatekeeper } from "./gatekeeper.js";
+import { Gatekeeper, storedLogLine, type StoredInput } from "./gatekeeper.js";
 import { loadPolicies } from "./policies.js";
 import { RedisStores } from "./redis-store.js";
 import { memoryStores, ResultView, type GatekeeperStores } from "./store.js";
@@ -28,7 +28,7 @@ import { UngatedChanges } from "./ungated.js";
 import type { Logger } from "@atomic-ci/telemetry";
 
 export { gatekeeperConfigSchema, type GatekeeperConfig, type GatekeeperSection } from "./config.js";
-export { DEFAULT_COMPOSE_GATES, Gatekeeper, type GatekeeperDeps, type GatekeeperSettings, type WaiverInput } from "./gatekeeper.js";
+export { DEFAULT_COMPOSE_GATES, Gatekeeper, storedLogLine, type GatekeeperDeps, type GatekeeperSettings, type StoredInput, type WaiverInput } from "./gatekeeper.js";
 export { WAIVERS_PATH, WaiverRequest } from "./api.js";
 export { DistGit, specBuilds, splitNvr } from "./distgit.js";
 export { loadPolicies, parsePolicyFiles } from "./policies.js";
@@ -146,10 +146,14 @@ export function createGatekeeperService(options: GatekeeperOptions = {}): Gateke
       const apiPort = await listen(server, settings.api.host, settings.api.port);
       ctx.onShutdown("api", () => closeServer(server));
       ctx.logger.info({ api_port: apiPort, policies: policies.map((p) => p.id) }, "gatekeeper API listening");
-      await ctx.consume(async (message: BusMessage) => {
+      const store = async (input: StoredInput, log: HandlerContext["log"]) => {
+        const line = storedLogLine(input, await gatekeeper.receive(input));
+        log.info(line.fields, line.msg);
+      };
+      await ctx.consume(async (message: BusMessage, context: HandlerContext) => {
         // Stored and marked before the ack; decided in the next pass, together with what arrives meanwhile.
-        if (topicHasSuffix(RESULTSDB_RESULT_NEW_TOPIC, message.topic)) await gatekeeper.receive({ result: ResultsdbResult.parse(message.body) });
-        else if (topicHasSuffix(WAIVERDB_WAIVER_NEW_TOPIC, message.topic)) await gatekeeper.receive({ waiver: WaiverdbWaiver.parse(message.body) });
+        if (topicHasSuffix(RESULTSDB_RESULT_NEW_TOPIC, message.topic)) await store({ result: ResultsdbResult.parse(message.body) }, context.log);
+        else if (topicHasSuffix(WAIVERDB_WAIVER_NEW_TOPIC, message.topic)) await store({ waiver: WaiverdbWaiver.parse(message.body) }, context.log);
         else if (topicHasSuffix(CHANGE_SET_QUEUED_TOPIC, message.topic)) {
           const body = ChangeSetQueued.parse(message.body);
           ungated.onQueued(body.change_set_id, new Date(body.generated_at));

@@ -41,12 +41,21 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The services' log lines, parsed (every line pino writes is one JSON object). */
+const logged: Record<string, unknown>[] = [];
+const logSink = new Writable({
+  write: (chunk: Buffer, _e, done) => {
+    for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logged.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
+
 async function start(broker: MemoryBroker): Promise<{ handle: ServiceHandle; api: string }> {
   const definition = createGatekeeperService({ env: process.env });
   const handle = await runService({
     ...definition,
     broker,
-    logDestination: new Writable({ write: (_c, _e, done) => done() }),
+    logDestination: logSink,
     processMetrics: false,
     config: {
       env: {},
@@ -93,5 +102,28 @@ describe("gatekeeper service on Redis, restarted", () => {
     const listed = (await (await fetch(`${second.api}/api/v1.0/waivers`)).json()) as { data: { id: number }[] };
     expect(listed.data.map((w) => w.id)).toEqual([w2.id, w1.id]);
     await second.handle.shutdown("test done");
+  }, 60_000);
+
+  it("logs one line per stored result and waiver: what was stored, never the waiver's comment", async () => {
+    const broker = new MemoryBroker();
+    const { handle } = await start(broker);
+    logged.length = 0;
+    await handle.bus.publish("resultsdb.result.new", result(7, "PASSED"), { topicPrefix: "org.fedoraproject.prod" });
+    const secretComment = "contains-token-abc123";
+    await handle.bus.publish("waiverdb.waiver.new", { ...waiver, id: 41, waived: true, proxied_by: null, scenario: null, timestamp: "2025-01-02T00:00:00Z", comment: secretComment }, { topicPrefix: "org.fedoraproject.prod" });
+    const stored = async () => {
+      for (let i = 0; i < 500; i++) {
+        const lines = logged.filter((l) => l["msg"] === "result stored" || l["msg"] === "waiver stored");
+        if (lines.length >= 2) return lines;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error("no stored lines");
+    };
+    const lines = await stored();
+    await handle.shutdown("test done");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ msg: "result stored", result_id: 7, testcase: TC, outcome: "PASSED", subjects: ["koji_build:podman-5.3.0-1.fc41"], consumer: expect.any(String) as unknown, message_id: expect.any(String) as unknown });
+    expect(lines[1]).toMatchObject({ msg: "waiver stored", waiver_id: 41, subject: "koji_build:bash-5.2.37-1.fc41", testcase: TC, waived: true, subjects: ["koji_build:bash-5.2.37-1.fc41"] });
+    expect(JSON.stringify(logged)).not.toContain(secretComment);
   }, 60_000);
 });
