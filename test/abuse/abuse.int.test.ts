@@ -30,6 +30,14 @@ describe("abuse suite", () => {
     const consumers = new Set(report.deliveries.map((d) => d.consumer));
     expect([...consumers].sort()).toEqual(["composer", "gatekeeper", "image-builder", "publisher", "test-runner", "trigger-listener"]);
     expect(report.deliveries.some((d) => d.outcome === "refused-by-broker" && d.mutations.includes("forged-user-id:atomic-ci-gatekeeper"))).toBe(true);
+    // A schema-valid compose.complete naming a repository or commit that is not there is refused at
+    // once (dropped, with its reason) or, its repository unreachable, retried and then reported:
+    // never left to the delivery limit (the image-builder once retried them all as infrastructure errors).
+    const maxed = report.deliveries.filter((d) => d.consumer === "image-builder" && d.outcome === "dead-lettered" && d.reason === "max-deliveries");
+    expect(maxed.map((d) => `${d.topic} ${d.mutations.join(",")}`)).toEqual([]);
+    // Every result and waiver the gatekeeper stores is logged ("result stored", "waiver stored"): none is accepted without a word.
+    const silentStores = report.deliveries.filter((d) => d.consumer === "gatekeeper" && d.outcome === "accepted" && /(resultsdb\.result|waiverdb\.waiver)\.new$/.test(d.topic));
+    expect(silentStores.map((d) => `${d.topic} ${d.mutations.join(",")}`)).toEqual([]);
     // Most of it never gets past the consumer's decode and validation.
     expect(report.deliveries.filter((d) => d.outcome === "dead-lettered").length).toBeGreaterThan(report.deliveries.length / 2);
   }, 1_500_000);

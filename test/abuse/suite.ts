@@ -23,7 +23,7 @@ import { generateAbuse, MARKER, pipelineSeeds, type AbuseCase, type Seed } from 
 
 /**
  * `accepted`: a schema-valid message acked with nothing logged about it — its hostile strings
- * were taken as data (a stored result, a decision about another subject). `acked-silently`:
+ * were taken as data (a decision about another subject). `acked-silently`:
  * the same for a message the schemas reject, which must not happen (the consumer dead-letters
  * those before any handler sees them).
  */
