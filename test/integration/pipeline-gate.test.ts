@@ -4,31 +4,21 @@
 // (package gate, koji_build = NVR) and for the compose (compose gate, the OSTree commit). Then a
 // change set of three builds of which two break only together fails the compose gate, and the
 // gatekeeper composes subsets of it until it has named the pair (pipeline.culprits.found).
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
-import { Writable } from "node:stream";
+import { basename } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryBroker } from "@atomic-ci/bus";
-import { createComposerService } from "@atomic-ci/composer";
 import { createGatekeeperService } from "@atomic-ci/gatekeeper";
 import { changeSetIdOf, validateBody, CulpritsFoundMessage, type ChangeSetMember } from "@atomic-ci/messages";
-import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
+import type { ServiceHandle } from "@atomic-ci/runtime";
 import { createTestRunnerService } from "@atomic-ci/test-runner";
-import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
-import { watchBroker, type Seen, type Watcher } from "./watch.js";
-import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
+import { startPipelineRun, type PipelineRun, type Seen, type Watcher } from "./pipeline-support.js";
+import { buildFixtureWorld, findBuild, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
 import { PACKAGE_TEST_CASE } from "../fixture-world/src/distgit.js";
 import { COMPOSE_TEST_CASES } from "../fixture-world/src/hostdef.js";
 
-
-const WATCH = "test.pipeline-gate-watch";
-
+let pipeline: PipelineRun;
 let world: FixtureWorld;
-let dir: string;
-let group: GroupHandle;
 let listener: ServiceHandle;
-const seen: Seen[] = [];
+let seen: Seen[];
 let watcher: Watcher;
 
 const waitFor = (match: (m: Seen) => boolean, timeoutMs = 120_000): Promise<Seen> => watcher.waitFor(match, timeoutMs);
@@ -58,27 +48,18 @@ async function compose(nvrs: readonly string[]): Promise<{ changeSet: Seen; comp
 
 beforeAll(async () => {
   world = await buildFixtureWorld();
-  dir = await mkdtemp(join(tmpdir(), "atomic-ci-pipeline-gate-"));
-  const broker = new MemoryBroker();
-  watcher = watchBroker(broker, WATCH, ["#.pipeline.#", "#.resultsdb.result.new", "#.greenwave.decision.update"], { into: seen });
-  const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
   // The gatekeeper reads `<baseDir>/rpms/<name>`; the test-runner `<dir>/<name>`.
   expect(basename(world.distGit.root)).toBe("rpms");
-  group = await runServices([createTriggerListenerService(), createComposerService({ env: process.env }), createTestRunnerService({ env: process.env }), createGatekeeperService({ env: process.env })], {
-    broker,
-    logDestination: quiet,
-    processMetrics: false,
-    perService: pipelinePerService(world, dir),
+  pipeline = await startPipelineRun({
+    name: "pipeline-gate",
+    world,
+    services: [createTestRunnerService({ env: process.env }), createGatekeeperService({ env: process.env })],
+    watch: ["#.pipeline.#", "#.resultsdb.result.new", "#.greenwave.decision.update"],
   });
-  const first = group.services[0];
-  if (!first) throw new Error("trigger-listener did not start");
-  listener = first;
+  ({ listener, seen, watcher } = pipeline);
 }, 180_000);
 
-afterAll(async () => {
-  await group.shutdown("test done");
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => pipeline.stop());
 
 describe("the package gate and the compose gate, end to end", () => {
   it("passes a good candidate (ostree 2024.9) at both gates once its compose's tests pass", async () => {

@@ -4,36 +4,30 @@
 // and the host definition's host-smoke (both tagged `image`) — reported as Fedora CI messages and
 // ResultsDB results on the commit, summed up in atomic-ci.compose.image-tests.functional.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryBroker } from "@atomic-ci/bus";
-import { createComposerService } from "@atomic-ci/composer";
 import { createImageBuilderService } from "@atomic-ci/image-builder";
 import { defaultRegistry, testCaseName, validateBody, type ResultsdbResult } from "@atomic-ci/messages";
-import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
+import type { ServiceHandle } from "@atomic-ci/runtime";
 import { createTestRunnerService, type TestRunnerService } from "@atomic-ci/test-runner";
-import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
-import { watchBroker, type Seen, type Watcher } from "./watch.js";
-import { buildFixtureWorld, findBuild, IMAGE_TEST_CASES, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
+import { startPipelineRun, type PipelineRun, type Seen, type Watcher } from "./pipeline-support.js";
+import { findBuild, IMAGE_TEST_CASES, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
 
 const run = promisify(execFile);
-const WATCH = "test.pipeline-image-tests-watch";
 const ARTIFACTS = "https://artifacts.example.invalid/runs/";
 const SUMMARY = "atomic-ci.compose.image-tests.functional";
 // The machine is shared and QEMU runs under TCG: every wait is generous.
 const LONG = 600_000;
 
+let pipeline: PipelineRun;
 let world: FixtureWorld;
 let dir: string;
-let group: GroupHandle;
 let listener: ServiceHandle;
 let testRunner: TestRunnerService;
 let api: string;
-const seen: Seen[] = [];
+let seen: Seen[];
 let watcher: Watcher;
 
 const waitFor = (match: (m: Seen) => boolean, timeoutMs = LONG): Promise<Seen> => watcher.waitFor(match, timeoutMs);
@@ -44,32 +38,23 @@ const finalSummary = (commit: string) => (m: Seen) => m.topic.endsWith("resultsd
 const localPath = (url: string) => join(dir, "test-work", "runs", decodeURIComponent(url.replace(ARTIFACTS, "")));
 
 beforeAll(async () => {
-  world = await buildFixtureWorld();
-  dir = await mkdtemp(join(tmpdir(), "atomic-ci-image-tests-"));
-  const broker = new MemoryBroker();
-  watcher = watchBroker(broker, WATCH, ["#.pipeline.#", "#.ci.productmd-compose.test.#", "#.resultsdb.result.new"], { into: seen, timeoutMs: LONG });
-  const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
   testRunner = createTestRunnerService({ env: process.env });
-  group = await runServices([createTriggerListenerService(), createComposerService({ env: process.env }), createImageBuilderService({ env: process.env }), testRunner], {
-    broker,
-    logDestination: quiet,
-    processMetrics: false,
-    perService: pipelinePerService(world, dir, {
+  pipeline = await startPipelineRun({
+    name: "pipeline-image-tests",
+    services: [createImageBuilderService({ env: process.env }), testRunner],
+    watch: ["#.pipeline.#", "#.ci.productmd-compose.test.#", "#.resultsdb.result.new"],
+    watchTimeoutMs: LONG,
+    overrides: {
       "image-builder": { imageBuilder: { formats: ["qcow2"] } },
       // No retry of a boot that errs: the broken image costs one boot (retries: images.test.ts).
       "test-runner": { testRunner: { artifactsUrl: ARTIFACTS, errorRetries: 0 } },
-    }),
+    },
   });
-  const first = group.services[0];
-  if (!first) throw new Error("trigger-listener did not start");
-  listener = first;
+  ({ world, dir, listener, seen, watcher } = pipeline);
   api = `http://127.0.0.1:${testRunner.apiPort()}`;
 }, 180_000);
 
-afterAll(async () => {
-  await group.shutdown("test done");
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => pipeline.stop());
 
 describe("tests in the booted image", () => {
   let image: Seen;

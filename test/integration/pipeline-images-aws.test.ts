@@ -1,21 +1,17 @@
 // trigger-listener + composer + image-builder with imageBuilder.aws enabled, against the fixture
 // world and the local AWS stand-in (s3rver + the EC2 responder of @atomic-ci/aws/testing): the
 // aws-vmdk image becomes AMIs in two regions, recorded in meta.json before image.complete.
-import { rm, mkdtemp, readFile, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STAND_IN_CREDENTIALS, startAwsStandIn, type AwsStandIn } from "@atomic-ci/aws/testing";
-import { MemoryBroker } from "@atomic-ci/bus";
-import { createComposerService } from "@atomic-ci/composer";
 import { AMIS_FILE, createImageBuilderService } from "@atomic-ci/image-builder";
-import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
-import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
-import { pipelineTopic, watchBroker, type Seen, type Watcher } from "./watch.js";
-import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
+import type { ServiceHandle } from "@atomic-ci/runtime";
+import { pipelineDir, pipelineTopic, startPipelineRun, type PipelineRun, type Seen, type Watcher } from "./pipeline-support.js";
+import { findBuild, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
 
-const WATCH = "test.pipeline-images-aws-watch";
+const NAME = "pipeline-images-aws";
 
 interface Meta {
   "ostree-commit": string;
@@ -23,12 +19,11 @@ interface Meta {
   amis?: { name: string; hvm: string; snapshot: string }[];
 }
 
+let pipeline: PipelineRun;
 let world: FixtureWorld;
-let dir: string;
 let standIn: AwsStandIn;
-let group: GroupHandle;
 let listener: ServiceHandle;
-const seen: Seen[] = [];
+let seen: Seen[];
 let watcher: Watcher;
 const logLines: string[] = [];
 const waitFor = (match: (m: Seen) => boolean, timeoutMs = 120_000, from = 0): Promise<Seen> => watcher.waitFor(match, timeoutMs, from);
@@ -36,38 +31,32 @@ const topicIs = (topic: string, changeSet?: unknown) => (m: Seen) => m.topic ===
 const readMeta = async (path: string) => JSON.parse(await readFile(path, "utf8")) as Meta;
 
 beforeAll(async () => {
-  world = await buildFixtureWorld();
-  dir = await mkdtemp(join(tmpdir(), "atomic-ci-pipeline-images-aws-"));
+  // The stand-in keeps its objects under the run's directory: made first.
+  const dir = await pipelineDir(NAME);
   standIn = await startAwsStandIn({ directory: join(dir, "s3"), importPolls: 3, imagePolls: 1 });
-  const broker = new MemoryBroker();
-  watcher = watchBroker(broker, WATCH, ["#.pipeline.#"], { topicOf: pipelineTopic, into: seen });
   const logs = new Writable({
     write: (chunk: Buffer, _enc, done) => {
       logLines.push(chunk.toString("utf8"));
       done();
     },
   });
-  group = await runServices([createTriggerListenerService(), createComposerService({ env: process.env }), createImageBuilderService({ env: process.env })], {
-    broker,
+  pipeline = await startPipelineRun({
+    name: NAME,
+    dir,
+    services: [createImageBuilderService({ env: process.env })],
+    topicOf: pipelineTopic,
     logDestination: logs,
-    processMetrics: false,
-    perService: pipelinePerService(world, dir, {
+    overrides: {
       "image-builder": {
         bus: { maxDeliveries: 3 },
         imageBuilder: { aws: standIn.config({ region: "us-east-1", regions: ["eu-west-1"] }) },
       },
-    }),
+    },
   });
-  const first = group.services[0];
-  if (!first) throw new Error("trigger-listener did not start");
-  listener = first;
+  ({ world, listener, seen, watcher } = pipeline);
 }, 180_000);
 
-afterAll(async () => {
-  await group.shutdown("test done");
-  await standIn.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => pipeline.stop(() => standIn.stop()));
 
 describe("image-builder with imageBuilder.aws enabled", () => {
   let compose: Seen;

@@ -2,22 +2,16 @@
 // a Koji build becomes a change set, a commit, then disk images whose checksums match the files.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryBroker } from "@atomic-ci/bus";
-import { createComposerService } from "@atomic-ci/composer";
-import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
-import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
 import { createImageBuilderService } from "@atomic-ci/image-builder";
-import { pipelineTopic, watchBroker, type Seen, type Watcher } from "./watch.js";
-import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
+import type { ServiceHandle } from "@atomic-ci/runtime";
+import { pipelineTopic, startPipelineRun, type PipelineRun, type Seen } from "./pipeline-support.js";
+import { findBuild, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
 
 const run = promisify(execFile);
-const WATCH = "test.pipeline-images-watch";
 
 interface Artifact {
   path: string;
@@ -27,15 +21,13 @@ interface Artifact {
   uncompressed_size?: number;
 }
 
+let pipeline: PipelineRun;
 let world: FixtureWorld;
 let dir: string;
-let group: GroupHandle;
 let listener: ServiceHandle;
-const seen: Seen[] = [];
-let broker: MemoryBroker;
+let seen: Seen[];
 
-let watcher: Watcher;
-const waitFor = (match: (m: Seen) => boolean, timeoutMs = 120_000, from = 0): Promise<Seen> => watcher.waitFor(match, timeoutMs, from);
+const waitFor = (match: (m: Seen) => boolean, timeoutMs = 120_000, from = 0): Promise<Seen> => pipeline.waitFor(match, timeoutMs, from);
 
 const topicIs = (topic: string, changeSet?: unknown) => (m: Seen) => m.topic === topic && (changeSet === undefined || m.body["change_set_id"] === changeSet);
 
@@ -44,29 +36,17 @@ async function sha256(path: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  world = await buildFixtureWorld();
-  dir = await mkdtemp(join(tmpdir(), "atomic-ci-pipeline-images-"));
-  broker = new MemoryBroker();
-  watcher = watchBroker(broker, WATCH, ["#.pipeline.#"], { topicOf: pipelineTopic, into: seen });
-  const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
-  group = await runServices([createTriggerListenerService(), createComposerService({ env: process.env }), createImageBuilderService({ env: process.env })], {
-    broker,
-    logDestination: quiet,
-    processMetrics: false,
-    perService: pipelinePerService(world, dir, {
-      // One delivery: an infrastructure error is reported at once instead of requeued.
-      "image-builder": { bus: { maxDeliveries: 1 } },
-    }),
+  pipeline = await startPipelineRun({
+    name: "pipeline-images",
+    services: [createImageBuilderService({ env: process.env })],
+    topicOf: pipelineTopic,
+    // One delivery: an infrastructure error is reported at once instead of requeued.
+    overrides: { "image-builder": { bus: { maxDeliveries: 1 } } },
   });
-  const first = group.services[0];
-  if (!first) throw new Error("trigger-listener did not start");
-  listener = first;
+  ({ world, dir, listener, seen } = pipeline);
 }, 180_000);
 
-afterAll(async () => {
-  await group.shutdown("test done");
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => pipeline.stop());
 
 describe("a Koji build through trigger-listener, composer and image-builder", () => {
   let compose: Seen;
@@ -134,7 +114,7 @@ describe("a Koji build through trigger-listener, composer and image-builder", ()
   it("reports a commit the builder cannot fetch as an infrastructure error naming the step", async () => {
     const before = seen.length;
     // A commit of its own (the images of the real one exist and would simply be found).
-    const body = { ...compose.body, change_set_id: "cs-00000000deadbeef", commit: "ab".repeat(32), repo: { location: join(dir, "no-such-repo") } };
+    const body = { ...compose.body, change_set_id: "cs-00000000deadbeef", commit: "ab".repeat(32), repo: { location: join(dir, "repo", "no-such-repo") } };
     await listener.bus.publish("pipeline.compose.complete", body, { headers: { atomic_ci_change_set: "cs-00000000deadbeef" } });
     const error = await waitFor(topicIs("pipeline.image.error", "cs-00000000deadbeef"), 60_000, before);
     expect(error.body).toMatchObject({ kind: "infrastructure-error", step: "sysroot", commit: "ab".repeat(32) });

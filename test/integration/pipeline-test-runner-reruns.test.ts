@@ -1,38 +1,28 @@
 // The test-runner with results in Redis, against the fixture world: the compose gate's
 // whole-host test set (measured), a test re-run on request by the API (`run.trigger_rebuild`),
 // by the CLI and by a bus message, and results and plans that survive a restart of the runner.
-import { Writable } from "node:stream";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryBroker } from "@atomic-ci/bus";
-import { createComposerService } from "@atomic-ci/composer";
 import { OPERATOR_REQUEST_TOPIC, PIPELINE_SPEC_VERSION, testCaseName, type ResultsdbResult } from "@atomic-ci/messages";
 import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
 import { createTestRunnerService, type TestRunnerService } from "@atomic-ci/test-runner";
-import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
 import { runCli, startCli } from "../support/cli.js";
 import { testServices, uniqueName } from "../support/index.js";
-import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
-import { watchBroker, type Seen, type Watcher } from "./watch.js";
+import { findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
+import { quietLogs, startPipelineRun, type PipelineRun, type Seen, type Watcher } from "./pipeline-support.js";
 
 const PACKAGE_SUMMARY = "atomic-ci.compose.package-tests.functional";
 const HOST_SUMMARY = "atomic-ci.compose.host-tests.functional";
 
+let pipeline: PipelineRun;
 let world: FixtureWorld;
-let dir: string;
-let broker: MemoryBroker;
-let pipeline: GroupHandle;
 let listener: ServiceHandle;
 let runnerGroup: GroupHandle;
 let testRunner: TestRunnerService;
 let api: string;
 const prefix = uniqueName("test-reruns");
-const seen: Seen[] = [];
+let seen: Seen[];
 let watcher: Watcher;
-const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
 
 const waitFor = (match: (m: Seen) => boolean, timeoutMs = 240_000, from = 0): Promise<Seen> => watcher.waitFor(match, timeoutMs, from);
 const testcase = (m: Seen) => testCaseName(m.body as { test: { namespace: string; type: string; category: string } });
@@ -42,10 +32,10 @@ const isFinal = (m: Seen) => /ci\.productmd-compose\.test\.(complete|error)$/.te
 /** A test-runner on the shared broker with its results in Redis (under this file's prefix). */
 async function startRunner(): Promise<void> {
   testRunner = createTestRunnerService({ env: process.env });
-  const base = pipelinePerService(world, dir)["test-runner"]?.config.overrides ?? {};
+  const base = pipelinePerService(world, pipeline.dir)["test-runner"]?.config.overrides ?? {};
   runnerGroup = await runServices([testRunner], {
-    broker,
-    logDestination: quiet,
+    broker: pipeline.broker,
+    logDestination: quietLogs(),
     processMetrics: false,
     perService: {
       "test-runner": {
@@ -64,25 +54,19 @@ async function startRunner(): Promise<void> {
 }
 
 beforeAll(async () => {
-  world = await buildFixtureWorld();
-  dir = await mkdtemp(join(tmpdir(), "atomic-ci-reruns-"));
-  broker = new MemoryBroker();
-  watcher = watchBroker(broker, "test.reruns-watch", ["#.pipeline.#", "#.ci.productmd-compose.test.#", "#.resultsdb.result.new"], { into: seen });
-  pipeline = await runServices([createTriggerListenerService(), createComposerService({ env: process.env })], { broker, logDestination: quiet, processMetrics: false, perService: pipelinePerService(world, dir) });
-  const first = pipeline.services[0];
-  if (!first) throw new Error("trigger-listener did not start");
-  listener = first;
+  pipeline = await startPipelineRun({ name: "reruns", watch: ["#.pipeline.#", "#.ci.productmd-compose.test.#", "#.resultsdb.result.new"] });
+  ({ world, listener, seen, watcher } = pipeline);
   await startRunner();
 }, 180_000);
 
 afterAll(async () => {
   await runnerGroup.shutdown("test done");
-  await pipeline.shutdown("test done");
-  const redis = new Redis(testServices().redisUrl);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-  await rm(dir, { recursive: true, force: true });
+  await pipeline.stop(async () => {
+    const redis = new Redis(testServices().redisUrl);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
 });
 
 let commit: string;

@@ -1,30 +1,22 @@
 // trigger-listener + composer + test-runner on the in-memory bus, against the fixture world: a
 // Koji build becomes a compose, and the compose is tested in the sandbox — Fedora CI messages
 // per test, ResultsDB results served over HTTP.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryBroker } from "@atomic-ci/bus";
-import { createComposerService } from "@atomic-ci/composer";
 import { defaultRegistry, testCaseName, validateBody, type ResultsdbResult } from "@atomic-ci/messages";
-import { runServices, type GroupHandle, type ServiceHandle } from "@atomic-ci/runtime";
+import type { ServiceHandle } from "@atomic-ci/runtime";
 import { createTestRunnerService, type TestRunnerService } from "@atomic-ci/test-runner";
-import { createTriggerListenerService } from "@atomic-ci/trigger-listener";
-import { watchBroker, type Seen, type Watcher } from "./watch.js";
-import { buildFixtureWorld, findBuild, kojiBuildComplete, pipelinePerService, type FixtureWorld } from "../fixture-world/src/index.js";
+import { startPipelineRun, type PipelineRun, type Seen, type Watcher } from "./pipeline-support.js";
+import { findBuild, kojiBuildComplete, type FixtureWorld } from "../fixture-world/src/index.js";
 
-
-const WATCH = "test.test-runner-watch";
-
+let pipeline: PipelineRun;
 let world: FixtureWorld;
 let dir: string;
-let group: GroupHandle;
 let listener: ServiceHandle;
 let testRunner: TestRunnerService;
 let api: string;
-const seen: Seen[] = [];
+let seen: Seen[];
 let watcher: Watcher;
 
 const waitFor = (match: (m: Seen) => boolean, timeoutMs = 90_000): Promise<Seen> => watcher.waitFor(match, timeoutMs);
@@ -50,29 +42,19 @@ async function finals(complete: Seen): Promise<Map<string, Seen>> {
 }
 
 beforeAll(async () => {
-  world = await buildFixtureWorld();
-  dir = await mkdtemp(join(tmpdir(), "atomic-ci-test-runner-"));
-  const broker = new MemoryBroker();
-  watcher = watchBroker(broker, WATCH, ["#.pipeline.#", "#.ci.productmd-compose.test.#", "#.resultsdb.result.new"], { into: seen });
-  const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
   testRunner = createTestRunnerService({ env: process.env });
-  group = await runServices([createTriggerListenerService(), createComposerService({ env: process.env }), testRunner], {
-    broker,
-    logDestination: quiet,
-    processMetrics: false,
+  pipeline = await startPipelineRun({
+    name: "test-runner",
+    services: [testRunner],
+    watch: ["#.pipeline.#", "#.ci.productmd-compose.test.#", "#.resultsdb.result.new"],
     // Only the changed packages and the host tests here: pipeline-test-runner-reruns.test.ts covers the whole-host set.
-    perService: pipelinePerService(world, dir, { "test-runner": { testRunner: { artifactsUrl: "https://artifacts.example.invalid/runs/", composeGate: { allHostPackages: false } } } }),
+    overrides: { "test-runner": { testRunner: { artifactsUrl: "https://artifacts.example.invalid/runs/", composeGate: { allHostPackages: false } } } },
   });
-  const first = group.services[0];
-  if (!first) throw new Error("trigger-listener did not start");
-  listener = first;
+  ({ world, dir, listener, seen, watcher } = pipeline);
   api = `http://127.0.0.1:${testRunner.apiPort()}`;
 }, 180_000);
 
-afterAll(async () => {
-  await group.shutdown("test done");
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => pipeline.stop());
 
 describe("the test-runner on composes of candidate builds", () => {
   it("tests ostree 2024.9's compose: its tmt test and the host tests pass, results served ResultsDB-style", async () => {
