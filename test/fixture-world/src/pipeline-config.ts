@@ -41,7 +41,8 @@ export function pipelineOverrides(world: FixtureWorld, dir: string, options: Pip
         scratchBuilds: { distGit: dirname(world.distGit.root), lookaside: world.lookaside.root, macros: BUILD_MACROS },
       },
     },
-    "image-builder": { http, imageBuilder: { outDir: `${dir}/images`, workDir: `${dir}/image-work` } },
+    // Only the composer's repository is built from: a message naming another place is dead-lettered.
+    "image-builder": { http, imageBuilder: { outDir: `${dir}/images`, workDir: `${dir}/image-work`, repoRoots: [`${dir}/repo`] } },
     // The test-runner reads `<distGit.dir>/<name>`, the gatekeeper `<baseDir>/rpms/<name>`.
     "test-runner": { http, testRunner: { workDir: `${dir}/test-work`, distGit: { dir: world.distGit.root }, definition, api, containers: { imageStore: world.containers.store } } },
     gatekeeper: { http, gatekeeper: { policies: definition, distGit: { baseDir: dirname(world.distGit.root), branch: world.distGit.branch }, api } },
