@@ -10,13 +10,22 @@ export const gatekeeperConfigSchema = commonConfigSchema.extend({
       policies: z
         .strictObject({
           dir: z.string().min(1).optional().describe("Directory of `*.yaml` policy files (wins over `repo`)"),
-          repo: z.string().min(1).optional().describe("Host definition git repository whose `policies/*.yaml` are read at `branch`"),
+          repo: z.string().min(1).optional().describe("Host definition git repository whose `policies/*.yaml` are read at `branch`: a local path, or a remote URL mirrored under mirrorDir"),
           branch: z.string().min(1).default("f41").describe("Branch of the definition repository the policies are read from"),
+          mirrorDir: z.string().min(1).default(".cache/gatekeeper/mirrors").describe("Where a remote definition repository is mirrored"),
+          refreshSeconds: z.int().min(1).default(60).describe("How often the policies are read again (a commit to the definition changes them without a restart; an invalid set keeps the last good one)"),
         })
         .prefault({}),
       distGit: z
         .strictObject({
           baseDir: z.string().min(1).optional().describe("dist-git base directory: `<baseDir>/rpms/<name>` git repositories, read for `!RemoteRule` gating.yaml"),
+          url: z
+            .string()
+            .regex(/^(https?|ssh|git|file):\/\/\S*\{name\}\S*$/, "must be a git URL with {name}, e.g. https://src.fedoraproject.org/rpms/{name}.git")
+            .optional()
+            .describe("Instead of baseDir: the dist-git forge, `{name}` standing for the package; each repository is mirrored under mirrorDir on first use"),
+          mirrorDir: z.string().min(1).default(".cache/gatekeeper/dist-git").describe("With url: where the packages' repositories are mirrored"),
+          refreshSeconds: z.int().min(1).default(300).describe("With url: how old a mirror may get before a read fetches"),
           branch: z.string().min(1).default("f41").describe("Branch searched for a build's commit when its results name none"),
         })
         .prefault({}),

@@ -1,10 +1,10 @@
 // The `!RemoteRule` port: a koji_build's gating.yaml, read with git from its dist-git
-// repository (`<baseDir>/rpms/<name>`) at the commit the build was made from.
-import { existsSync } from "node:fs";
+// repository (`<baseDir>/rpms/<name>`, or a mirror of the forge's) at the commit the build was
+// made from.
 import { join } from "node:path";
 import type { RemoteGatingYaml, Subject } from "@atomic-ci/gating";
 import { nvrPackageName } from "@atomic-ci/messages";
-import { gitLog, gitShowFile, isToolError, type ToolContext } from "@atomic-ci/tools";
+import { DirectoryDistGit, gitLog, gitShowFile, isToolError, type DistGitRepos, type ToolContext } from "@atomic-ci/tools";
 
 export const GATING_YAML = "gating.yaml";
 
@@ -25,7 +25,10 @@ export function specBuilds(spec: string, version: string, release: string): bool
 }
 
 export interface DistGitOptions {
-  baseDir: string | undefined;
+  /** `<baseDir>/rpms/<name>` clones (when `repos` is not given). */
+  baseDir?: string | undefined;
+  /** The packages' repositories (e.g. mirrors of src.fedoraproject.org); wins over baseDir. */
+  repos?: DistGitRepos | undefined;
   /** Branch searched when no result names the build's commit. */
   branch: string;
   tools: ToolContext;
@@ -51,16 +54,24 @@ export class DistGit {
   /** `git show` runs so far (the benchmark and tests read it). */
   gitShows = 0;
 
-  constructor(private readonly options: DistGitOptions) {}
+  private readonly repos: DistGitRepos | undefined;
+
+  constructor(private readonly options: DistGitOptions) {
+    this.repos = options.repos ?? (options.baseDir === undefined ? undefined : new DirectoryDistGit(join(options.baseDir, "rpms")));
+  }
 
   /** The DecisionPorts.remoteGatingYaml of the gatekeeper. */
   async gatingYaml(subject: Subject): Promise<RemoteGatingYaml> {
     if (subject.type !== "koji_build") return { found: false };
-    const { baseDir } = this.options;
-    if (!baseDir) return { error: "gatekeeper.distGit.baseDir is not configured" };
+    if (!this.repos) return { error: "neither gatekeeper.distGit.baseDir nor distGit.url is configured" };
     const name = nvrPackageName(subject.identifier);
-    const repo = join(baseDir, "rpms", name);
-    if (!existsSync(repo)) return { error: `no dist-git repository rpms/${name}` };
+    let repo: string | undefined;
+    try {
+      repo = await this.repos.path(name);
+    } catch (err) {
+      return { error: `cannot reach the dist-git repository rpms/${name}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (repo === undefined) return { error: `no dist-git repository rpms/${name}` };
     let commit: string | undefined;
     try {
       commit = await this.commitOf(repo, subject.identifier);

@@ -103,9 +103,17 @@ export class Gatekeeper {
   private stopped = false;
   /** Passes run so far, and subject decisions made in them (for tests and the benchmark). */
   readonly stats = { passes: 0, decided: 0 };
+  /** The server policies in force (replaced when the definition's policies change). */
+  private policies: readonly Policy[];
 
   constructor(private readonly deps: GatekeeperDeps) {
     this.stores = deps.stores ?? memoryStores();
+    this.policies = deps.policies;
+  }
+
+  /** Decide with these policies from now on (a new commit of the definition's policies/). */
+  setPolicies(policies: readonly Policy[]): void {
+    this.policies = policies;
   }
 
   /** Decide what an earlier run marked and did not decide (a restart between a result and its pass). */
@@ -136,7 +144,7 @@ export class Gatekeeper {
   /** The decision ports, over one pass's view of the results and waivers when given. `onCompose` restricts builds' results to that compose (the compose gate). */
   ports(view?: ResultView, waivers?: readonly WaiverdbWaiver[], onCompose?: string): DecisionPorts {
     return {
-      policies: this.deps.policies,
+      policies: this.policies,
       // Without a pass's view, every read is fresh (a long-lived port must not serve old results).
       results: (subject, testcase) => (view ?? new ResultView(this.stores.results)).forSubject(subject, testcase, subject.type === "koji_build" ? onCompose : undefined),
       waivers: async (subject, pv) =>

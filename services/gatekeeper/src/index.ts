@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { BusError, type BusMessage, type HandlerContext } from "@atomic-ci/bus";
-import type { Decision } from "@atomic-ci/gating";
+import type { Decision, Policy } from "@atomic-ci/gating";
 import {
   CHANGE_SET_QUEUED_TOPIC,
   ChangeSetQueued,
@@ -14,14 +14,14 @@ import {
   WAIVERDB_WAIVER_NEW_TOPIC,
 } from "@atomic-ci/messages";
 import { defaultConfigOf, type ServiceDefinition } from "@atomic-ci/runtime";
-import type { ToolEnv } from "@atomic-ci/tools";
+import { MirroredDistGit, repositoryResolver, type ToolEnv } from "@atomic-ci/tools";
 import { closeServer, listen } from "@atomic-ci/http";
 import { createApiServer } from "./api.js";
 import { gatekeeperConfigSchema, type GatekeeperConfig } from "./config.js";
 import { DistGit } from "./distgit.js";
 import { CulpritFinder } from "./culprits/finder.js";
 import { Gatekeeper, storedLogLine, type StoredInput } from "./gatekeeper.js";
-import { loadPolicies } from "./policies.js";
+import { PolicyWatch } from "./policy-watch.js";
 import { RedisStores } from "./redis-store.js";
 import { memoryStores, ResultView, type GatekeeperStores } from "./store.js";
 import { UngatedChanges } from "./ungated.js";
@@ -106,13 +106,23 @@ export function createGatekeeperService(options: GatekeeperOptions = {}): Gateke
       const settings = ctx.config.gatekeeper;
       const tools = { env: options.env ?? DEFAULT_TOOL_ENV };
       const now = options.now ?? (() => new Date());
-      const policies = await loadPolicies(settings.policies, tools);
+      // Policies are read again every refreshSeconds: a commit to policies/ needs no restart.
+      const policyResolver =
+        settings.policies.repo && !settings.policies.dir
+          ? repositoryResolver(settings.policies.repo, { cacheDir: resolve(settings.policies.mirrorDir), maxAgeMs: settings.policies.refreshSeconds * 1000, tools })
+          : undefined;
+      let applyPolicies: (policies: readonly Policy[]) => void = () => undefined;
+      const policyWatch = new PolicyWatch({ source: settings.policies, resolver: policyResolver, tools, logger: ctx.logger, apply: (p) => applyPolicies(p), intervalMs: settings.policies.refreshSeconds * 1000 });
+      const policies = await policyWatch.load();
       if (policies.length === 0) ctx.logger.warn("no policies (gatekeeper.policies.dir / .repo): nothing will be gated");
       const stores = options.stores ?? (await createStores(ctx.config, ctx.logger));
       const culprits = settings.culprits.enabled ? new CulpritFinder({ bus: ctx.bus, logger: ctx.logger, now, store: stores.culprits }) : undefined;
       // The dist-git port asks the results for a build's commit.
       const distGit = new DistGit({
         baseDir: settings.distGit.baseDir === undefined ? undefined : resolve(settings.distGit.baseDir),
+        repos: settings.distGit.url
+          ? new MirroredDistGit({ urlTemplate: settings.distGit.url, cacheDir: resolve(settings.distGit.mirrorDir), maxAgeMs: settings.distGit.refreshSeconds * 1000, tools })
+          : undefined,
         branch: settings.distGit.branch,
         tools,
         commitHint: (nvr) => new ResultView(stores.results).commitOf(nvr),
@@ -138,6 +148,9 @@ export function createGatekeeperService(options: GatekeeperOptions = {}): Gateke
       timer.unref();
       ctx.onShutdown("ungated-gauge", () => clearInterval(timer));
       // Shutdown steps run in the order registered: the last pass ends before the store closes.
+      applyPolicies = (p) => gatekeeper.setPolicies(p);
+      policyWatch.start();
+      ctx.onShutdown("policy-watch", () => policyWatch.stop());
       ctx.onShutdown("decision-passes", () => gatekeeper.stop());
       ctx.onShutdown("gatekeeper-store", () => stores.close());
       await gatekeeper.start();
