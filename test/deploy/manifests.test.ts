@@ -309,12 +309,12 @@ async function serviceDefinitions(): Promise<Record<string, Definition>> {
 /** Directories a service writes, from its loaded config. */
 function writtenPaths(config: Record<string, unknown>): string[] {
   const paths: string[] = [];
-  const sections = ["composer", "imageBuilder", "testRunner", "publisher"] as const;
+  const sections = ["composer", "imageBuilder", "testRunner", "publisher", "gatekeeper"] as const;
   for (const section of sections) {
     const s = config[section] as Record<string, unknown> | undefined;
     if (!s) continue;
     for (const key of ["workDir", "ostreeRepo", "outDir", "publicDir"]) if (typeof s[key] === "string") paths.push(s[key]);
-    for (const sub of ["definition", "gpg", "distGit"]) {
+    for (const sub of ["definition", "gpg", "distGit", "policies"]) {
       const nested = s[sub] as Record<string, unknown> | undefined;
       for (const key of ["mirrorDir", "homedir"]) if (typeof nested?.[key] === "string") paths.push(nested[key]);
     }
