@@ -152,7 +152,7 @@ describe("depsolveKey", () => {
 
 describe("candidate sets", () => {
   const koji = { repo: { id: "candidates", url: "file:///srv/candidates" }, nevras: ["podman-5:5.3.0-1.fc41.x86_64"] };
-  const scratch = { repo: { id: "scratch", url: "file:///srv/work/scratch/repo" }, nevras: ["chrony-4.6.1-2.fc41.x86_64"], preferred: true };
+  const scratch = { repo: { id: "scratch", url: "file:///srv/atomic-ci/scratch/repo" }, nevras: ["chrony-4.6.1-2.fc41.x86_64"], preferred: true };
 
   it("takes one set (the Koji candidates, as before) or several, and refuses two repositories with one id", () => {
     expect(candidateSets(undefined)).toEqual([]);

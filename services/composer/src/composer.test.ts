@@ -106,7 +106,7 @@ const specCommit: ChangeSetMember = { kind: "dist-git-commit", package: "chrony"
 const scratchBuilt: ScratchOutcome = {
   type: "built",
   builds: [{ kind: "dist-git-commit", package: "chrony", repo: "rpms/chrony", rev: REV, nvr: "chrony-4.6.1-2.fc41", rpms: ["chrony-4.6.1-2.fc41.x86_64"] }],
-  set: { repo: { id: "scratch", url: "file:///srv/work/scratch/repo" }, nevras: ["chrony-4.6.1-2.fc41.x86_64"], preferred: true },
+  set: { repo: { id: "scratch", url: "file:///srv/atomic-ci/scratch/repo" }, nevras: ["chrony-4.6.1-2.fc41.x86_64"], preferred: true },
 };
 
 describe("scratch builds of spec changes", () => {
