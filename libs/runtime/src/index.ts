@@ -12,6 +12,7 @@ export {
   type CommonConfig,
   type TransportKind,
 } from "./config/common.js";
+export { mirroredDistGitKeys } from "./config/dist-git.js";
 export { describeConfig, renderConfigTable, replaceConfigTable, type ConfigKeyDoc } from "./config/docs.js";
 export { HealthServer, readyCounters, READY_COUNTERS, type HealthServerOptions, type ReadyCounters, type ReadyState } from "./health.js";
 export { ExitCode, exitCodeFor, ServiceStartError } from "./exit-codes.js";

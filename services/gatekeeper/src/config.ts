@@ -1,4 +1,4 @@
-import { commonConfigSchema } from "@atomic-ci/runtime";
+import { commonConfigSchema, mirroredDistGitKeys } from "@atomic-ci/runtime";
 import { z } from "zod";
 
 const contextName = z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a decision context name (letters, digits, ._-)");
@@ -19,13 +19,7 @@ export const gatekeeperConfigSchema = commonConfigSchema.extend({
       distGit: z
         .strictObject({
           baseDir: z.string().min(1).optional().describe("dist-git base directory: `<baseDir>/rpms/<name>` git repositories, read for `!RemoteRule` gating.yaml"),
-          url: z
-            .string()
-            .regex(/^(https?|ssh|git|file):\/\/\S*\{name\}\S*$/, "must be a git URL with {name}, e.g. https://src.fedoraproject.org/rpms/{name}.git")
-            .optional()
-            .describe("Instead of baseDir: the dist-git forge, `{name}` standing for the package; each repository is mirrored under mirrorDir on first use"),
-          mirrorDir: z.string().min(1).default(".cache/gatekeeper/dist-git").describe("With url: where the packages' repositories are mirrored"),
-          refreshSeconds: z.int().min(1).default(300).describe("With url: how old a mirror may get before a read fetches"),
+          ...mirroredDistGitKeys(".cache/gatekeeper/dist-git"),
           branch: z.string().min(1).default("f41").describe("Branch searched for a build's commit when its results name none"),
         })
         .prefault({}),

@@ -1,4 +1,4 @@
-import { commonConfigSchema } from "@atomic-ci/runtime";
+import { commonConfigSchema, mirroredDistGitKeys } from "@atomic-ci/runtime";
 import { z } from "zod";
 
 const baseUrl = z.url().describe("must be an http(s) URL");
@@ -31,13 +31,7 @@ export const testRunnerConfigSchema = commonConfigSchema.extend({
       distGit: z
         .strictObject({
           dir: z.string().min(1).optional().describe("Directory holding one dist-git repository per source package (`<dir>/<name>`); no package tests without it or url"),
-          url: z
-            .string()
-            .regex(/^(https?|ssh|git|file):\/\/\S*\{name\}\S*$/, "must be a git URL with {name}, e.g. https://src.fedoraproject.org/rpms/{name}.git")
-            .optional()
-            .describe("Instead of dir: the dist-git forge, `{name}` standing for the source package; each repository is mirrored under mirrorDir on first use"),
-          mirrorDir: z.string().min(1).default(".cache/test-runner/dist-git").describe("With url: where the packages' repositories are mirrored"),
-          refreshSeconds: z.int().min(1).default(300).describe("With url: how old a mirror may get before a read fetches (and how long a package without a repository is believed to have none)"),
+          ...mirroredDistGitKeys(".cache/test-runner/dist-git"),
         })
         .prefault({}),
       gate: z
