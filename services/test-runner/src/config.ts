@@ -32,6 +32,7 @@ export const testRunnerConfigSchema = commonConfigSchema.extend({
         .strictObject({
           dir: z.string().min(1).optional().describe("Directory holding one dist-git repository per source package (`<dir>/<name>`); no package tests without it or url"),
           ...mirroredDistGitKeys(".cache/test-runner/dist-git"),
+          branch: z.string().min(1).default("f41").describe("The release branch builds are made from: a build's commit is the newest one on it whose spec has the build's version and release"),
         })
         .prefault({}),
       gate: z

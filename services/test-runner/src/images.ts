@@ -19,12 +19,13 @@ import {
   type ResultsdbOutcome,
   type ResultsdbResult,
 } from "@atomic-ci/messages";
-import { discoverHostTests, discoverPackageTests, parseChecks, verdict, type NewResult, type PlanStore, type ResultsStore, type TestCase } from "@atomic-ci/testing";
+import { discoverHostTests, parseChecks, verdict, type NewResult, type PlanStore, type ResultsStore, type TestCase } from "@atomic-ci/testing";
 import { distGitRepos, runTool, type DistGitRepos, type RepositoryResolver, type ToolContext } from "@atomic-ci/tools";
 import type { TestRunnerSection } from "./config.js";
 import { definitionRepoPath } from "./definition-repo.js";
+import { DistGitLookups } from "./lookups.js";
 import { errorBody, gateResultOf, queuedBody, resultOf, slug, testcaseOf, testTypes, CI_CATEGORY, type CiContext, type GateGroup, type PlannedTest, type RunLinks } from "./messages.js";
-import { buildCommit, changedBuilds, changedRevs, hostBuilds, type ChangedBuild } from "./resolve.js";
+import { changedBuilds, changedRevs, hostBuilds, type ChangedBuild } from "./resolve.js";
 
 /** The tag that marks a package's or the host definition's test for the booted image too. */
 export const IMAGE_TAG = "image";
@@ -44,6 +45,8 @@ export interface ImageTesterDeps {
   definitionRepo?: RepositoryResolver;
   /** The packages' dist-git (shared with the tree's runner); default: from `settings.distGit`. */
   distGit?: DistGitRepos;
+  /** Build commits and discoveries kept between composes (shared with the tree's runner); default: its own. */
+  lookups?: DistGitLookups;
   /**
    * Where the compose and change set messages seen are kept (the plans' document store: Redis
    * when the results are). A restart between a compose and its image must not shrink the
@@ -99,10 +102,12 @@ export class ImageTester {
   private readonly changeSets = new Map<string, ChangeSetQueued>();
 
   private readonly distGit: DistGitRepos | undefined;
+  private readonly lookups: DistGitLookups;
 
   constructor(private readonly deps: ImageTesterDeps) {
     this.workDir = resolve(deps.settings.workDir);
     this.distGit = deps.distGit ?? distGitRepos(deps.settings.distGit, deps.tools);
+    this.lookups = deps.lookups ?? new DistGitLookups(deps.tools, deps.settings.distGit.branch);
   }
 
   /**
@@ -303,7 +308,7 @@ export class ImageTester {
         const gitDir = await repoOf(r.name, r.rev);
         if (gitDir === undefined) continue;
         try {
-          add((await discoverPackageTests({ repo: gitDir, rev: r.rev, package: r.name }, tools)).tests, { gitDir, component: r.name, ...(r.nvr ? { nvr: r.nvr } : {}) });
+          add((await this.lookups.discover({ repo: gitDir, rev: r.rev, package: r.name })).tests, { gitDir, component: r.name, ...(r.nvr ? { nvr: r.nvr } : {}) });
         } catch (err) {
           failed(r.name, gitDir, `test discovery failed for ${r.name} at ${r.rev.slice(0, 12)}: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -312,12 +317,12 @@ export class ImageTester {
         const gitDir = await repoOf(build.name);
         if (gitDir === undefined) continue;
         try {
-          const commit = await buildCommit(gitDir, build, tools);
+          const commit = await this.lookups.buildCommit(gitDir, build);
           if (!commit) {
             failed(build.name, gitDir, `no commit of ${build.name}'s dist-git has the spec of ${build.nvr}`);
             continue;
           }
-          add((await discoverPackageTests({ repo: gitDir, rev: commit, package: build.name }, tools)).tests, { gitDir, component: build.name, nvr: build.nvr });
+          add((await this.lookups.discover({ repo: gitDir, rev: commit, package: build.name })).tests, { gitDir, component: build.name, nvr: build.nvr });
         } catch (err) {
           failed(build.name, gitDir, `test discovery failed for ${build.nvr}: ${err instanceof Error ? err.message : String(err)}`);
         }

@@ -5,6 +5,7 @@ import { MemoryPlanStore, MemoryResultsStore, RedisPlanStore, RedisResultsStore,
 import { distGitRepos, repositoryResolver, type ToolEnv } from "@atomic-ci/tools";
 import { testRunnerConfigSchema, type TestRunnerConfig } from "./config.js";
 import { ImageTester } from "./images.js";
+import { DistGitLookups } from "./lookups.js";
 import { TestRunner } from "./runner.js";
 
 export { testRunnerConfigSchema, type TestRunnerConfig, type TestRunnerSection } from "./config.js";
@@ -81,7 +82,8 @@ export function createTestRunnerService(options: TestRunnerOptions = {}): TestRu
         : undefined;
       // One set of dist-git mirrors for both too.
       const distGit = distGitRepos(settings.distGit, { env: toolEnv });
-      const shared = { ...(definitionRepo ? { definitionRepo } : {}), ...(distGit ? { distGit } : {}) };
+      const lookups = new DistGitLookups({ env: toolEnv }, settings.distGit.branch);
+      const shared = { lookups, ...(definitionRepo ? { definitionRepo } : {}), ...(distGit ? { distGit } : {}) };
       const runner = new TestRunner({ bus: ctx.bus, settings, store, plans, log: ctx.logger, tools: { env: toolEnv }, now, ...shared });
       api.reruns = runner;
       // Closed in this order after the consumers stopped: the API (registered above), re-runs it accepted, then the store they write.

@@ -16,7 +16,6 @@ import {
   CONTAINER_TEST_PART,
   discoverContainerTests,
   discoverHostTests,
-  discoverPackageTests,
   MemoryPlanStore,
   RerunRejected,
   runAnyTest,
@@ -32,6 +31,7 @@ import {
 import { distGitRepos, type DistGitRepos, type RepositoryResolver, type ToolContext } from "@atomic-ci/tools";
 import type { TestRunnerSection } from "./config.js";
 import { definitionRepoPath } from "./definition-repo.js";
+import { DistGitLookups } from "./lookups.js";
 import {
   completeBody,
   composeSummaryTestcase,
@@ -49,7 +49,7 @@ import {
   type RunLinks,
 } from "./messages.js";
 import { ComposePlan, PLAN_VERSION, planKeys } from "./plan.js";
-import { buildCommit, changedBuilds, changedRevs, hostBuilds, type ChangedBuild } from "./resolve.js";
+import { changedBuilds, changedRevs, hostBuilds, type ChangedBuild } from "./resolve.js";
 
 export interface TestRunnerDeps {
   bus: Pick<Bus, "publish">;
@@ -67,6 +67,8 @@ export interface TestRunnerDeps {
   definitionRepo?: RepositoryResolver;
   /** The packages' dist-git (shared with the image tester); default: from `settings.distGit`. */
   distGit?: DistGitRepos;
+  /** Build commits and discoveries kept between composes (shared with the image tester); default: its own. */
+  lookups?: DistGitLookups;
 }
 
 /** Outcomes that settle a test on a commit: a repeat of the compose does not run it again. */
@@ -92,6 +94,7 @@ export class TestRunner implements RerunHandler {
   private readonly plans: PlanStore;
   /** Where the packages' dist-git repositories are read (testRunner.distGit); none: no package tests. */
   private readonly distGit: DistGitRepos | undefined;
+  private readonly lookups: DistGitLookups;
   /** One test at a time per runner, whether from a compose or a re-run: the sandbox is the costly part. */
   private lane: Promise<unknown> = Promise.resolve();
   /** `<commit> <testcase>` of re-runs queued or running here: a second request for one waits its turn by being refused. */
@@ -101,6 +104,7 @@ export class TestRunner implements RerunHandler {
     this.workDir = resolve(deps.settings.workDir);
     this.plans = deps.plans ?? new MemoryPlanStore();
     this.distGit = deps.distGit ?? distGitRepos(deps.settings.distGit, deps.tools);
+    this.lookups = deps.lookups ?? new DistGitLookups(deps.tools, deps.settings.distGit.branch);
   }
 
   async handle(message: BusMessage, context: HandlerContext): Promise<Outcome> {
@@ -327,12 +331,12 @@ export class TestRunner implements RerunHandler {
     /** A build's dist-git tests at the commit its spec matches; undefined (and a failure) when they cannot be found. */
     const buildTests = async (build: ChangedBuild, gitDir: string, base: Omit<PlannedTest, "type" | "test" | "namespace">): Promise<{ names: string[]; commit: string } | undefined> => {
       try {
-        const commit = await buildCommit(gitDir, build, tools);
+        const commit = await this.lookups.buildCommit(gitDir, build);
         if (!commit) {
           failures.push({ ...base, namespace: `${settings.namespace}.${slug(build.name)}`, commit: "unknown", reason: `no commit of ${build.name}'s dist-git has the spec of ${build.nvr}` });
           return undefined;
         }
-        return { names: add((await discoverPackageTests({ repo: gitDir, rev: commit, package: build.name }, tools)).tests, base), commit };
+        return { names: add((await this.lookups.discover({ repo: gitDir, rev: commit, package: build.name })).tests, base), commit };
       } catch (err) {
         failures.push({ ...base, namespace: `${settings.namespace}.${slug(build.name)}`, commit: "unknown", reason: `test discovery failed for ${build.nvr}: ${err instanceof Error ? err.message : String(err)}` });
         return undefined;
@@ -367,7 +371,7 @@ export class TestRunner implements RerunHandler {
         }
         const base = { gitDir, component: r.name, ...(r.nvr ? { nvr: r.nvr } : {}) };
         try {
-          packageTests.push(...add((await discoverPackageTests({ repo: gitDir, rev: r.rev, package: r.name }, tools)).tests, base));
+          packageTests.push(...add((await this.lookups.discover({ repo: gitDir, rev: r.rev, package: r.name })).tests, base));
         } catch (err) {
           failures.push({ ...base, namespace: `${settings.namespace}.${slug(r.name)}`, commit: r.rev, reason: `test discovery failed for ${r.name} at ${r.rev.slice(0, 12)}: ${err instanceof Error ? err.message : String(err)}` });
           packageTests.push(discoveryCase(r.name));
