@@ -2,7 +2,7 @@
 // satisfied compose-gate decision) in, image messages out. The images themselves are
 // @atomic-ci/images' (content-addressed: a redelivery finds them and builds nothing); the AMIs
 // are @atomic-ci/aws' (recorded next to meta.json: a redelivery finds them and uploads nothing).
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isAwsError, type UploadVmdkOptions, type UploadVmdkResult } from "@atomic-ci/aws";
 import { isBusError, Outcomes, type Bus, type BusMessage, type HandlerContext, type Outcome } from "@atomic-ci/bus";
@@ -91,6 +91,7 @@ export class ImageBuilder {
     if (verdict.kind === "unreachable") return this.failed(compose, context, { kind: "infrastructure-error", reason: verdict.reason, step: REPO_STEP, retry: true });
     if (this.gate) {
       await this.rememberPending(compose);
+      if (await this.gatePassedOnDisk(compose.commit)) this.gate.markPassed(compose.commit);
       const answer = this.gate.onCompose(compose);
       if ("wait" in answer) {
         context.log.info({ commit: compose.commit, waiting: this.gate.waiting }, `not building yet: ${answer.wait}`);
@@ -108,6 +109,7 @@ export class ImageBuilder {
     const parsed = GreenwaveDecisionUpdate.safeParse(message.body);
     if (!parsed.success) return Outcomes.drop(`not a greenwave.decision.update body: ${parsed.error.message}`);
     let answer = this.gate.onDecision(parsed.data);
+    if (parsed.data.policies_satisfied && parsed.data.decision_context === COMPOSE_GATE_CONTEXT) await this.rememberPassed(parsed.data.subject_identifier);
     // Forgotten by a restart (the compose.complete was acked before it): the pending file says it.
     if ("wait" in answer && parsed.data.policies_satisfied && parsed.data.decision_context === COMPOSE_GATE_CONTEXT) {
       const pending = await this.recallPending(parsed.data.subject_identifier);
@@ -160,6 +162,28 @@ export class ImageBuilder {
     this.gate.done(commit);
     const path = this.pendingPath(commit);
     if (path) await rm(path, { force: true });
+  }
+
+  /**
+   * compose-gate trigger: a passed gate is kept as `<outDir>/.passed-gates/<commit>`, so a
+   * compose.complete that reaches a restarted image-builder after its decision (decisions are
+   * published only when they change, so it never comes again) is still built. Found by the
+   * chaos suite: eight change sets of one commit waited for a decision made before the restart.
+   */
+  private passedPath(commit: string): string | undefined {
+    return COMMIT.test(commit) ? join(this.outDir, ".passed-gates", commit) : undefined;
+  }
+
+  private async rememberPassed(commit: string): Promise<void> {
+    const path = this.passedPath(commit);
+    if (!path) return;
+    await mkdir(join(this.outDir, ".passed-gates"), { recursive: true });
+    await writeFile(path, "");
+  }
+
+  private async gatePassedOnDisk(commit: string): Promise<boolean> {
+    const path = this.passedPath(commit);
+    return path !== undefined && (await access(path).then(() => true, () => false));
   }
 
   private async build(compose: ComposeComplete, context: HandlerContext): Promise<Outcome> {

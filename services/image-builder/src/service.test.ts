@@ -158,7 +158,7 @@ describe("imageBuilder.trigger", () => {
     await until(() => t.completes().length === 2);
   });
 
-  it("compose-gate: builds only the commits whose compose gate passed, once each", async () => {
+  it("compose-gate: builds only the commits whose compose gate passed, again when the gate is decided again", async () => {
     const t = await start({ trigger: "compose-gate" });
     expect(handle?.config.bus.bindings).toEqual(["#.pipeline.compose.complete"]);
     await t.compose("a");
@@ -172,13 +172,14 @@ describe("imageBuilder.trigger", () => {
     await t.decide("b", true);
     await until(() => t.completes().length === 1);
     expect(t.completes()).toEqual([commitOf("b")]);
-    await t.decide("b", true); // decided again: already built
-    await t.compose("c"); // its gate passed before its compose arrived: builds now
+    await t.decide("b", true); // decided again: announced again (what downstream lost is redone)
     await until(() => t.completes().length === 2);
-    await t.decide("a", true); // re-run passed: builds a
+    await t.compose("c"); // its gate passed before its compose arrived: builds now
     await until(() => t.completes().length === 3);
-    expect(t.calls).toEqual([commitOf("b"), commitOf("c"), commitOf("a")]);
-    expect(t.completes()).toEqual([commitOf("b"), commitOf("c"), commitOf("a")]);
+    await t.decide("a", true); // re-run passed: builds a
+    await until(() => t.completes().length === 4);
+    expect(t.calls).toEqual([commitOf("b"), commitOf("b"), commitOf("c"), commitOf("a")]);
+    expect(t.completes()).toEqual([commitOf("b"), commitOf("b"), commitOf("c"), commitOf("a")]);
   });
 
   it("compose-gate: a restart between the compose and its gate does not lose the build", async () => {
@@ -198,6 +199,21 @@ describe("imageBuilder.trigger", () => {
     const pending = readdirSync(join(outDir, ".pending-composes"));
     expect(pending).toContain(`${commitOf("8")}.json`);
     expect(pending).not.toContain(`${commitOf("9")}.json`);
+  });
+
+  it("compose-gate: a restart between the gate's decision and the compose does not lose the build", async () => {
+    const before = await start({ trigger: "compose-gate" });
+    await before.decide("6", true); // its compose.complete has not come yet
+    await before.settle("5", false);
+    expect(before.calls).toEqual([]);
+    expect((await handle?.shutdown("killed"))?.exitCode).toBe(0);
+    handle = undefined;
+
+    // A new process: the decision is not published again (it did not change); the disk remembers it.
+    const after = await start({ trigger: "compose-gate" });
+    await after.compose("6");
+    await until(() => after.completes().length === 1);
+    expect(after.calls).toEqual([commitOf("6")]);
   });
 });
 

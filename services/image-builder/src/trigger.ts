@@ -3,7 +3,11 @@
 // `atomic_ci_compose_gate` decision for a remembered commit releases its build. A decision may
 // also come before its compose.complete reaches us; it is remembered too and the build starts
 // when the compose arrives. This memory is the process's; the builder also keeps each waiting
-// compose on disk so a restart does not lose it (builder.ts, docs/images.md).
+// compose, and each passed gate, on disk so a restart does not lose them (builder.ts,
+// docs/images.md). A commit whose gate passed is built again for every later compose.complete
+// and satisfied decision: the images are reused, and image.complete is announced again, so
+// what downstream lost (the image tests' results, after a Redis loss) is done again — the
+// chaos suite found a release stranded at the image gate without it.
 import type { ComposeComplete, GreenwaveDecisionUpdate } from "@atomic-ci/messages";
 
 export const COMPOSE_GATE_CONTEXT = "atomic_ci_compose_gate";
@@ -53,10 +57,19 @@ export class ComposeGateTrigger {
 
   /** A compose.complete: build now when its gate already passed, else remember it. */
   onCompose(compose: ComposeComplete): GateAnswer {
-    if (this.built.has(compose.commit)) return { wait: "images of this commit were already built after its gate passed" };
     this.composes.set(compose.commit, compose);
     if (this.passed.has(compose.commit)) return { build: compose };
     return { wait: "waiting for its compose gate" };
+  }
+
+  /** The gate passed for this commit (known from disk after a restart). */
+  markPassed(commit: string): void {
+    this.passed.set(commit, true);
+  }
+
+  /** Whether images of this commit were built since this process started (logs). */
+  wasBuilt(commit: string): boolean {
+    return this.built.has(commit);
   }
 
   /** A decision update: the remembered compose to build, or why nothing is built. */
@@ -65,21 +78,18 @@ export class ComposeGateTrigger {
     if (update.decision_context !== this.context) return { wait: `decision context ${update.decision_context}, not ${this.context}` };
     const commit = update.subject_identifier;
     if (!update.policies_satisfied) return { wait: "the compose gate is not satisfied" };
-    if (this.built.has(commit)) return { wait: "images of this commit were already built after its gate passed" };
     this.passed.set(commit, true);
     const compose = this.composes.get(commit);
     if (!compose) return { wait: "no compose.complete remembered for this commit (yet)" };
     return { build: compose };
   }
 
-  /** The build was handled (complete or reported): later decisions and redeliveries do not build it again. */
+  /** The build was handled (complete or reported); the commit's gate stays passed and its compose remembered. */
   done(commit: string): void {
     this.built.set(commit, true);
-    this.composes.delete(commit);
-    this.passed.delete(commit);
   }
 
-  /** Remembered composes waiting for their gate (for logs and tests). */
+  /** Remembered composes (waiting for their gate, or built) (for logs and tests). */
   get waiting(): number {
     return this.composes.size;
   }
