@@ -6,6 +6,14 @@ import { allSeeds, generateAbuse, MARKER } from "./generate.js";
 describe("the abuse generator", () => {
   const a = generateAbuse({ seed: 42, count: 1100 });
 
+  it("stays bounded when a huge array follows a huge string (seed 16 used to run out of memory)", () => {
+    const cases = generateAbuse({ seed: 16, count: 1100 });
+    expect(cases).toHaveLength(1100);
+    const bytes = cases.reduce((n, c) => n + c.body.length, 0);
+    expect(bytes).toBeLessThan(300 * 1024 * 1024);
+    for (const c of cases) expect(c.body.length, c.mutations.join(" ")).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it("gives the same cases for the same seed, other cases for another", () => {
     const b = generateAbuse({ seed: 42, count: 1100 });
     expect(b.map((c) => [c.routingKey, c.mutations, c.body.toString("base64")])).toEqual(a.map((c) => [c.routingKey, c.mutations, c.body.toString("base64")]));

@@ -297,6 +297,12 @@ const MUTATIONS: Record<string, Mutation> = {
   },
   "missing-field": (rng, d) => {
     const paths = leafPaths(d.body).filter((p) => p.length > 0);
+    if (paths.length === 0) {
+      // Nothing left to drop (a first mutation emptied the body): the body without any field.
+      d.body = {};
+      d.mutations.push("missing-field:(all)");
+      return;
+    }
     const path = rng.pick(paths);
     // Drop the top-level key half of the time: required fields are mostly at the top.
     const cut = rng.next() < 0.5 ? path.slice(0, 1) : path;
@@ -353,12 +359,19 @@ const MUTATIONS: Record<string, Mutation> = {
       for (const k of p) node = (node as Record<string | number, unknown>)[k];
       return Array.isArray(node);
     });
-    const path = arrays.length > 0 ? rng.pick(arrays) : [`extra_${MARKER}`];
+    // A second huge array never goes inside the first: its elements are one shared value, so a
+    // huge array in it would be repeated by every element (10^10 values, out of memory).
+    const second = d.mutations.some((m) => m.startsWith("huge-array:"));
+    const path = second ? [`extra_huge_${MARKER}`] : arrays.length > 0 ? rng.pick(arrays) : [`extra_${MARKER}`];
     let node: unknown = d.body;
     for (const k of path) node = node === undefined ? undefined : (node as Record<string | number, unknown>)[k];
     const first: unknown = Array.isArray(node) && node.length > 0 ? (node as unknown[])[0] : "x";
+    // Elements are one small primitive: a shared object would carry whatever a second mutation
+    // puts into it (a huge string, another huge array) into every element, and a huge string
+    // repeated 200,000 times is ~200 GB of JSON (seed 16 ran out of memory on both).
+    const element = first !== null && typeof first === "object" ? JSON.stringify(first).slice(0, 64) : typeof first === "string" ? first.slice(0, 64) : first;
     const n = rng.pick([1_000, 20_000, 200_000]);
-    setAt(d.body, path, Array.from({ length: n }, () => first));
+    setAt(d.body, path, Array.from({ length: n }, () => element));
     d.mutations.push(`huge-array:${label(path)}:${n}`);
   },
   "deep-nesting": (rng, d) => {
