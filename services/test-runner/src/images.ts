@@ -25,7 +25,7 @@ import type { TestRunnerSection } from "./config.js";
 import { definitionRepoPath } from "./definition-repo.js";
 import { DistGitLookups } from "./lookups.js";
 import { errorBody, gateResultOf, queuedBody, resultOf, slug, testcaseOf, testTypes, CI_CATEGORY, type CiContext, type GateGroup, type PlannedTest, type RunLinks } from "./messages.js";
-import { changedBuilds, changedRevs, hostBuilds, type ChangedBuild } from "./resolve.js";
+import { changedBuilds, changedRevs, distGitRepoOf, hostBuilds, type ChangedBuild } from "./resolve.js";
 
 /** The tag that marks a package's or the host definition's test for the booted image too. */
 export const IMAGE_TAG = "image";
@@ -279,14 +279,10 @@ export class ImageTester {
     const repos = this.distGit;
     /** A package's repository (holding `rev`), or a discovery failure saying why there is none. */
     const repoOf = async (name: string, rev?: string): Promise<string | undefined> => {
-      try {
-        const path = await repos?.path(name, rev);
-        if (path === undefined) failed(name, "", `${name} has no dist-git repository`);
-        return path;
-      } catch (err) {
-        failed(name, "", `${name}'s dist-git repository cannot be read: ${err instanceof Error ? err.message : String(err)}`);
-        return undefined;
-      }
+      const found = await distGitRepoOf(repos, name, rev);
+      if ("path" in found) return found.path;
+      failed(name, "", found.reason);
+      return undefined;
     };
     if (repos && (compose || changeSet)) {
       const pkgdiff = compose?.pkgdiff ?? { added: [], removed: [], upgraded: [], downgraded: [] };

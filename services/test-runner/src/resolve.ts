@@ -58,6 +58,19 @@ export async function changedBuilds(pkgdiff: PackageDiff, changeSet: Pick<Change
   return [...out.values()];
 }
 
+/**
+ * A package's dist-git repository (holding `rev`), or why there is none: the package has no
+ * repository, or the forge cannot be asked. Either way the caller reports a discovery ERROR.
+ */
+export async function distGitRepoOf(repos: DistGitRepos | undefined, name: string, rev?: string): Promise<{ path: string } | { reason: string }> {
+  try {
+    const path = await repos?.path(name, rev);
+    return path === undefined ? { reason: `${name} has no dist-git repository` } : { path };
+  } catch (err) {
+    return { reason: `${name}'s dist-git repository cannot be read: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
 /** A package whose tests come from a given dist-git commit: a pushed commit's, or a pull request's head. */
 export interface ChangedRev {
   /** Source package name (a dist-git repository). */

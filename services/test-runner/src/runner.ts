@@ -49,7 +49,7 @@ import {
   type RunLinks,
 } from "./messages.js";
 import { ComposePlan, PLAN_VERSION, planKeys } from "./plan.js";
-import { changedBuilds, changedRevs, hostBuilds, type ChangedBuild } from "./resolve.js";
+import { changedBuilds, changedRevs, distGitRepoOf, hostBuilds, type ChangedBuild } from "./resolve.js";
 
 export interface TestRunnerDeps {
   bus: Pick<Bus, "publish">;
@@ -476,14 +476,9 @@ export class TestRunner implements RerunHandler {
 
   /** A package's dist-git repository (holding `rev`); undefined, with a failure recorded, when there is none or the forge cannot be reached. */
   private async repoOf(name: string, rev: string | undefined, failures: Failure[]): Promise<string | undefined> {
-    const namespace = `${this.deps.settings.namespace}.${slug(name)}`;
-    try {
-      const path = await this.distGit?.path(name, rev);
-      if (path !== undefined) return path;
-      failures.push({ gitDir: "", component: name, namespace, commit: rev ?? "unknown", reason: `${name} has no dist-git repository` });
-    } catch (err) {
-      failures.push({ gitDir: "", component: name, namespace, commit: rev ?? "unknown", reason: `${name}'s dist-git repository cannot be read: ${err instanceof Error ? err.message : String(err)}` });
-    }
+    const found = await distGitRepoOf(this.distGit, name, rev);
+    if ("path" in found) return found.path;
+    failures.push({ gitDir: "", component: name, namespace: `${this.deps.settings.namespace}.${slug(name)}`, commit: rev ?? "unknown", reason: found.reason });
     return undefined;
   }
 
